@@ -1,0 +1,3 @@
+from facerestore.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""``facerestore`` command line: thin argparse layer over the Python API.
+
+Each subcommand lives in its own module of this package exposing ``register(subparsers)``,
+which adds a parser whose ``func(args) -> int`` does the work. Errors derived from
+:class:`facerestore.errors.FaceRestoreError` become one line on stderr and a non-zero exit.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from facerestore import __version__
+from facerestore.errors import FaceRestoreError
+
+# Subcommand modules, in the order ``--help`` lists them.
+COMMANDS = (
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="facerestore",
+        description="Face restoration toolkit: degrade, restore, train and evaluate face images.",
+    )
+    parser.add_argument("--version", action="version", version=f"facerestore {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"facerestore.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except FaceRestoreError as error:
+        print(f"facerestore {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"facerestore {args.command}: interrupted", file=sys.stderr)
+        return 130

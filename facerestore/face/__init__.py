@@ -1,0 +1,1 @@
+"""Faces: detection, 68 landmarks, alignment, paste-back and priors."""

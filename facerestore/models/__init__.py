@@ -1,0 +1,17 @@
+"""Networks, one file per architecture, all registered in :mod:`facerestore.models.registry`.
+
+Importing this package imports every network file so that the registry is complete.
+"""
+from facerestore.models import (  # noqa: F401  (imported for registration)
+    baselines,
+    fishfsrnet,
+    fsgn,
+    gfrnet,
+    parsingnet,
+    sparnet,
+    ufvnet,
+    yun_park,
+)
+from facerestore.models.registry import build_model, count_parameters, list_models, register_model
+
+__all__ = ["build_model", "count_parameters", "list_models", "register_model"]
