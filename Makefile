@@ -1,0 +1,31 @@
+# Set-up and the two main jobs. Every target installs what it needs into .venv first (once:
+# the stamp file is rebuilt only when pyproject.toml changes; pip reuses its cache).
+PYTHON ?= python3
+# torch is installed first, pinned, so that pip keeps it: on this project's CI machines the pinned
+# version is the local CPU wheel. On a CUDA machine use e.g. `make TORCH_SPEC=torch test`.
+TORCH_SPEC ?= torch==2.13.0
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/facerestore demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) demo_out
