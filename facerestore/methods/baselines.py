@@ -1,0 +1,78 @@
+"""Baseline methods of the comparison tables: bicubic, SRCNN, VDSR (on ``lr_up``), SRResNet (on ``lr``)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+from facerestore.degrade import imresize_torch
+from facerestore.methods.base import Method, from_signed, register_method, to_signed
+from facerestore.models import build_model
+
+
+@register_method
+class BicubicMethod(Method):
+    """MATLAB-compatible bicubic upsampling to the HR size (or by ``scale``)."""
+
+    name = "bicubic"
+    requires = frozenset({"lr"})
+
+    def __init__(self, scale: float = 4, hr_size: int | None = None):
+        super().__init__(hr_size=hr_size, scale=scale)
+
+    def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        lr = sample["lr"]
+        if "hr" in sample:
+            return imresize_torch(lr, size=tuple(sample["hr"].shape[-2:]))
+        return imresize_torch(lr, scale=self.scale)
+
+
+class _OnUpsampled(Method):
+    """A network that refines the bicubic-upsampled input ``lr_up`` (SRCNN, VDSR)."""
+
+    requires = frozenset({"lr_up"})
+
+    def __init__(self, scale: float = 4, hr_size: int | None = None, **options):
+        super().__init__(hr_size=hr_size, scale=scale)
+        self.net = build_model(self.name, **options)
+
+    def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return self.net(sample["lr_up"])
+
+
+@register_method
+class SRCNNMethod(_OnUpsampled):
+    name = "srcnn"
+
+
+@register_method
+class VDSRMethod(_OnUpsampled):
+    name = "vdsr"
+
+
+@register_method
+class SRResNetMethod(Method):
+    name = "srresnet"
+    requires = frozenset({"lr"})
+
+    def __init__(self, scale: int = 4, hr_size: int | None = None, **options):
+        super().__init__(hr_size=hr_size, scale=scale)
+        self.net = build_model("srresnet", scale=scale, **options)
+
+    def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return self.net(sample["lr"])
+
+
+@register_method
+class SPARNetMethod(Method):
+    """SPARNet (Chen et al.), UFVNet's strongest one-resolution comparison: ``lr_up`` at 128×128 in [-1, 1]."""
+
+    name = "sparnet"
+    requires = frozenset({"lr_up"})
+
+    def __init__(self, variant: str = "sparnet", hr_size: int = 128, scale: float | None = None):
+        super().__init__(hr_size=hr_size, scale=scale)
+        self.net = build_model(variant)
+
+    def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return from_signed(self.net(to_signed(sample["lr_up"])))

@@ -1,0 +1,28 @@
+"""FishFSRNet (Wang et al.): ParsingNet predicts the parsing map from the LR face (§III-A), FishFSRNet
+super-resolves the LR face with it (§III-B). Both in [0, 1]; HR 128×128, ×4/×8/×16."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+from facerestore.methods.base import Method, register_method
+from facerestore.models import build_model
+
+
+@register_method
+class FishFSRNetMethod(Method):
+    name = "fishfsrnet"
+    requires = frozenset({"lr"})
+
+    def __init__(self, scale: int = 8, hr_size: int = 128, **options):
+        super().__init__(hr_size=hr_size, scale=scale)
+        self.parsing = build_model("parsingnet")
+        self.net = build_model("fishfsrnet", scale=scale, **options)
+
+    def predict_parsing(self, lr: torch.Tensor) -> torch.Tensor:
+        return self.parsing(lr)
+
+    def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        lr = sample["lr"]
+        return self.net(lr, self.predict_parsing(lr) if self.net.parsing_branch else None)
