@@ -11,6 +11,9 @@ from safetensors.torch import load_file, save_file
 
 from facerestore.errors import WeightsError
 
+# Keys under which training scripts commonly nest the state dict, most specific first.
+NESTING_KEYS = ("params_ema", "params", "state_dict", "model", "net", "network", "generator")
+
 
 def load_weights_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Tensors of ``path``: ``.safetensors`` directly, anything else through ``torch.load(weights_only=True)``."""
@@ -18,9 +21,7 @@ def load_weights_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise WeightsError("no such weights file", path)
     if path.suffix != ".safetensors":
-        from facerestore.models.convert import load_official  # unwraps nesting keys, strips "module."
-
-        return load_official(path)
+        return load_torch_state_dict(path)
     try:
         return load_file(path)
     except (SafetensorError, OSError, ValueError) as error:
@@ -45,3 +46,31 @@ def save_weights_file(tensors: dict[str, torch.Tensor], path: str | os.PathLike,
         if os.path.exists(temp):
             os.remove(temp)
     return path
+
+
+def load_torch_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read an official checkpoint safely; unwrap ``NESTING_KEYS`` and strip ``module.`` (DataParallel) prefixes."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise WeightsError("no such checkpoint file", path) from None
+    except Exception as error:  # torch raises many types for corrupt or code-carrying pickles
+        raise WeightsError(f"cannot be read as a tensors-only PyTorch checkpoint ({error.__class__.__name__}: "
+                           f"{str(error).splitlines()[0] if str(error) else ''})", path) from None
+    while isinstance(obj, dict) and not any(isinstance(v, torch.Tensor) for v in obj.values()):
+        key = next((k for k in NESTING_KEYS if isinstance(obj.get(k), dict)), None)
+        if key is None:
+            raise WeightsError(f"no state dict found; top-level keys: {preview_keys(obj)}", path)
+        obj = obj[key]
+    if not isinstance(obj, dict):
+        raise WeightsError(f"holds a {type(obj).__name__}, not a state dict", path)
+    not_tensors = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
+    if not_tensors:
+        raise WeightsError(f"non-tensor entries in the state dict: {preview_keys(not_tensors)}", path)
+    return {k.removeprefix("module."): v for k, v in obj.items()}
+
+
+def preview_keys(keys, limit: int = 8) -> str:
+    keys = list(keys)
+    more = f" … (+{len(keys) - limit} more)" if len(keys) > limit else ""
+    return ", ".join(map(str, keys[:limit])) + more
