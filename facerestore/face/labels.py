@@ -38,3 +38,11 @@ PARSING_NAMES = (
     "nose", "upper_lip", "inner_mouth", "lower_lip", "hair",
 )
 NUM_PARSING_LABELS = len(PARSING_NAMES)
+
+# Horizontal flip: point i of a mirrored face is point MIRROR_68[i] of the original (x -> W - 1 - x);
+# parsing label l of a mirrored map is MIRROR_LABELS[l] (right/left brows and eyes swap).
+MIRROR_68 = (tuple(range(16, -1, -1)) + tuple(range(26, 16, -1)) + NOSE_BRIDGE + tuple(range(35, 30, -1))
+             + (45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40)
+             + (54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55) + (64, 63, 62, 61, 60, 67, 66, 65))
+MIRROR_LABELS = (BACKGROUND, SKIN, LEFT_BROW_LABEL, RIGHT_BROW_LABEL, LEFT_EYE_LABEL, RIGHT_EYE_LABEL,
+                 NOSE_LABEL, UPPER_LIP, INNER_MOUTH_LABEL, LOWER_LIP, HAIR)

@@ -1,0 +1,28 @@
+"""Data sets: one sample vocabulary (:mod:`facerestore.data.sample`) for every source - the embedded
+synthetic faces, a folder of aligned faces, CelebA, Helen, FFHQ and identity folders (GFRNet pairs) -
+and ``prepare_folder``, the work behind ``facerestore prepare``. See ``docs/data.md``.
+
+Names are imported on first use (PEP 562), so that ``facerestore prepare``'s spawned workers, which
+import :mod:`facerestore.data.prepare`, do not pay for importing torch (about 5 s each here).
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "FaceDataset": "base", "FaceRecord": "base", "CelebAFaces": "celeba", "FFHQFaces": "ffhq",
+    "FolderFaces": "folder", "AnnotationError": "formats", "HelenFaces": "helen", "IdentityPairs": "identity",
+    "guide_score": "identity", "prepare_folder": "prepare", "SAMPLE_KEYS": "sample", "build_sample": "sample",
+    "collate_samples": "sample", "sample_rng": "sample", "SyntheticFaces": "synthetic",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return __all__
