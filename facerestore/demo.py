@@ -11,7 +11,6 @@ import csv
 import html
 import io as _io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 from facerestore.degrade import apply_preset, imresize
 from facerestore.errors import ImageWriteError
 from facerestore.io import from_float, write_image
+from facerestore.io.atomic import write_text_atomic
 from facerestore.metrics import psnr_y, ssim_y
 from facerestore.synth import render_face
 
@@ -55,18 +55,6 @@ def _grid(rows: list[list[np.ndarray]], gap: int = 2) -> np.ndarray:
     return canvas
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Atomic text write (temporary file in the same folder, then rename)."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def evaluate_preset(preset: str, count: int, size: int, seed: int) -> tuple[float, float, np.ndarray]:
     """Mean bicubic PSNR/SSIM (Y) over ``count`` faces and the grid LR | bicubic | HR (one row per face)."""
     psnrs, ssims, rows = [], [], []
@@ -96,10 +84,10 @@ def run_demo(out_dir: str | os.PathLike, *, count: int = 6, size: int = 128, see
         grid_name = f"grid_{preset}.png"
         write_image(out / grid_name, from_float(grid, 8), overwrite=True)
         results.append(PresetResult(preset, psnr, ssim, grid_name))
-    _write_text(out / "metrics.csv", _csv(results))
-    _write_text(out / "metrics.md", _markdown(results, count, size))
+    write_text_atomic(out / "metrics.csv", _csv(results))
+    write_text_atomic(out / "metrics.md", _markdown(results, count, size))
     index = out / "index.html"
-    _write_text(index, _html(results, count, size))
+    write_text_atomic(index, _html(results, count, size))
     return index
 
 

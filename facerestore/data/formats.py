@@ -12,11 +12,9 @@ Malformed files raise :class:`AnnotationError` naming the file and the line.
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
-import secrets
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ import numpy as np
 from facerestore.errors import ConfigError, FaceRestoreError, ImageReadError
 from facerestore.face.labels import NUM_LANDMARKS, NUM_PARSING_LABELS
 from facerestore.io import READ_EXTENSIONS
+from facerestore.io.atomic import write_bytes_atomic
 
 PARSING_SUFFIX = "_parsing"
 MASKS_SUFFIX = "_masks"
@@ -100,7 +99,7 @@ def write_landmarks(path: str | os.PathLike, points: np.ndarray) -> None:
     """Write (68, 2) landmarks as float32 ``.npy``, atomically."""
     stream = io.BytesIO()
     np.save(stream, np.asarray(points, dtype=np.float32))
-    write_atomic(path, stream.getvalue())
+    write_bytes_atomic(path, stream.getvalue())
 
 
 def write_masks(path: str | os.PathLike, components: np.ndarray, face: np.ndarray) -> None:
@@ -110,7 +109,7 @@ def write_masks(path: str | os.PathLike, components: np.ndarray, face: np.ndarra
 
     stream = io.BytesIO()
     np.savez_compressed(stream, components=to_u8(components), face=to_u8(face))
-    write_atomic(path, stream.getvalue())
+    write_bytes_atomic(path, stream.getvalue())
 
 
 def check_parsing(labels: np.ndarray, shape: tuple[int, int], path: Path) -> np.ndarray:
@@ -124,21 +123,6 @@ def check_parsing(labels: np.ndarray, shape: tuple[int, int], path: Path) -> np.
         raise AnnotationError(f"label {int(labels.max())} is not a parsing label (0..{NUM_PARSING_LABELS - 1})",
                               path)
     return labels.astype(np.int64)
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync, and rename it into place."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(temporary, "xb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------- public annotations

@@ -23,13 +23,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from facerestore.data.formats import (list_images, masks_path, parsing_path, write_atomic, write_landmarks,
+from facerestore.data.formats import (list_images, masks_path, parsing_path, write_landmarks,
                                       write_masks)
 from facerestore.errors import ConfigError, ImageReadError, ImageWriteError
 from facerestore.face.align import align_face, transform_points
 from facerestore.face.detect import DlibDetector, detect_faces
 from facerestore.face.priors import component_masks, face_mask, parsing_map
 from facerestore.io import ensure_not_input, read_image, split_alpha, write_image
+from facerestore.io.atomic import write_bytes_atomic
 
 REPORT_FILE = "prepare_report.json"
 DETECTORS = ("hog", "cnn")
@@ -152,7 +153,7 @@ def prepare_folder(source: str | os.PathLike, destination: str | os.PathLike, si
     report = {"source": str(source), "destination": str(destination), "size": size, "detector": detector,
               "priors": priors, "images": len(files), "written": len(results) - len(failed), "skipped": skipped,
               "failed": failed}
-    write_atomic(report_path, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
+    write_bytes_atomic(report_path, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
     return report
 
 

@@ -7,10 +7,8 @@ BMP and 8-bit gray+alpha (OpenCV writes 1, 3 or 4 channels only) by Pillow. TIFF
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from types import MappingProxyType
@@ -20,13 +18,13 @@ import numpy as np
 from PIL import Image
 
 from facerestore.errors import ConfigError, ImageWriteError
+from facerestore.io.atomic import EXISTS_MESSAGE, write_bytes_atomic
 from facerestore.io.pixels import from_float, to_float
 
 WRITE_FORMATS = MappingProxyType({".bmp": "BMP", ".jpeg": "JPEG", ".jpg": "JPEG", ".png": "PNG",
                                   ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"})
 _SIXTEEN_BIT_FORMATS = frozenset({"PNG", "TIFF"})
 _ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP"})
-_EXISTS = "file exists; pass overwrite=True (CLI: --overwrite) to replace it"
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray, *, jpeg_quality: int = 95,
@@ -51,9 +49,9 @@ def write_image(path: str | os.PathLike, image: np.ndarray, *, jpeg_quality: int
     if not path.parent.is_dir():
         raise ImageWriteError(f"output folder {path.parent} does not exist", path)
     if not overwrite and os.path.lexists(path):
-        raise ImageWriteError(_EXISTS, path)
+        raise ImageWriteError(EXISTS_MESSAGE, path)
     data = _encode(_prepare(image, file_format, bit_depth, path), file_format, jpeg_quality, path)
-    _publish(path, data, overwrite)
+    write_bytes_atomic(path, data, overwrite=overwrite, error=ImageWriteError)
     return path
 
 
@@ -126,38 +124,3 @@ def _encode_opencv(pixels: np.ndarray, file_format: str) -> bytes:
     if not ok:
         raise ValueError("OpenCV could not encode the pixels")
     return buffer.tobytes()
-
-
-def _publish(path: Path, data: bytes, overwrite: bool) -> None:
-    """Write ``data`` to a temporary file next to ``path`` and move it into place in one step."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        # os.open with 0o666 lets the umask set the final permissions, as for an ordinary file.
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                             0o666)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        if overwrite:
-            os.replace(temporary, path)
-        else:
-            _link_new(temporary, path)
-    except OSError as exc:
-        raise ImageWriteError(f"cannot write file ({exc.strerror or exc})", path) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-
-
-def _link_new(temporary: Path, path: Path) -> None:
-    """Give ``temporary`` the name ``path`` only if no file has that name: a hard link fails atomically
-    when ``path`` exists; file systems without hard links fall back to check-then-rename."""
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        raise ImageWriteError(_EXISTS, path) from None
-    except OSError:
-        if os.path.lexists(path):
-            raise ImageWriteError(_EXISTS, path) from None
-        os.replace(temporary, path)

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from facerestore.errors import WeightsError
+from facerestore.io.atomic import write_bytes_atomic
 
 # Keys under which training scripts commonly nest the state dict, most specific first.
 NESTING_KEYS = ("params_ema", "params", "state_dict", "model", "net", "network", "generator")
@@ -35,17 +35,7 @@ def save_weights_file(tensors: dict[str, torch.Tensor], path: str | os.PathLike,
     if path.exists() and not overwrite:
         raise WeightsError("exists; pass --overwrite to replace it", path)
     contiguous = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        save_file(contiguous, temp, metadata=metadata)
-        os.replace(temp, path)
-    except OSError as error:
-        raise WeightsError(f"cannot be written ({error.strerror or error})", path) from None
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
-    return path
+    return write_bytes_atomic(path, save(contiguous, metadata=metadata), error=WeightsError)
 
 
 def load_torch_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
