@@ -1,0 +1,145 @@
+"""UFVNet: Eq. 4 targets, every LR size, the AlexNet regressor, ablations, anchor generators, training."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from facerestore.errors import ConfigError
+from facerestore.models import build_model, count_parameters
+from facerestore.models.ufvnet import WeightRegressor, anchor_weight_targets, upscale
+
+TORCHVISION_ALEXNET_PARAMS = 61_100_840  # torchvision.models.alexnet(), 1000 classes
+SPARNET_LIGHT_ATTN3D_PARAMS = 5_242_211  # official sparnet_light_attn3d.json
+
+
+@pytest.fixture(scope="module")
+def ufvnet():
+    torch.manual_seed(0)
+    return build_model("ufvnet", anchor_decoders=False).eval()
+
+
+def _lr(size, batch=1):
+    return torch.rand(batch, 3, *((size, size) if isinstance(size, int) else size)) * 2 - 1
+
+
+@pytest.mark.parametrize("rate, expected", [
+    (1 / 8, (1 / 2, 3 / 8, 1 / 8)),      # d = (0, 1/8, 3/8), Σd = 1/2
+    (3 / 16, (3 / 7, 3 / 7, 1 / 7)),     # d = (1/16, 1/16, 5/16), Σd = 7/16
+    (1 / 16, (5 / 11, 4 / 11, 2 / 11)),  # d = (1/16, 3/16, 7/16), Σd = 11/16
+])
+def test_eq4_soft_targets_match_hand_computed_values(rate, expected):
+    torch.testing.assert_close(anchor_weight_targets(rate), torch.tensor([expected]))
+
+
+def test_eq4_targets_favour_the_nearest_anchor_and_sum_to_one():
+    rates = torch.arange(1, 9) / 16  # the eight CelebA-MR8 rates
+    for anchors in [(1 / 8, 1 / 2), (1 / 8, 1 / 4, 1 / 2), (1 / 16, 1 / 8, 1 / 4, 1 / 2)]:
+        weights = anchor_weight_targets(rates, anchors)
+        torch.testing.assert_close(weights.sum(1), torch.ones(8))
+        nearest = (rates[:, None] - torch.tensor(anchors)).abs().argmin(1)
+        assert torch.equal(weights.argmax(1), nearest)
+    assert torch.equal(anchor_weight_targets(rates, (1 / 4,)), torch.ones(8, 1))
+
+
+def test_every_lr_size_gives_a_128_face_and_eval_is_deterministic(ufvnet):
+    with torch.inference_mode():
+        for size in [8, 13, 16, 27, 32, 64, (16, 12)]:
+            assert ufvnet(_lr(size)).shape == (1, 3, 128, 128), size
+        lr = _lr(16)
+        first = ufvnet(lr)
+        assert torch.equal(first, ufvnet(lr))
+        assert torch.equal(first, ufvnet(upscale(lr)))  # a 128×128 lr_up is taken as is
+
+
+def test_upscale_is_bicubic_to_128_in_range():
+    lr = torch.tensor([[[[-1.0, 1.0], [1.0, -1.0]]]]).repeat(1, 3, 4, 4)  # 8×8 checkerboard, max overshoot
+    up = upscale(lr)
+    assert up.shape == (1, 3, 128, 128)
+    assert up.min() >= -1 and up.max() <= 1
+    torch.testing.assert_close(upscale(up), up)
+
+
+def test_weight_regressor_is_alexnet_with_its_first_pool_fitted_to_128():
+    regressor = WeightRegressor(num_anchors=3)
+    assert count_parameters(regressor) == TORCHVISION_ALEXNET_PARAMS + 1000 * 3 + 3
+    with torch.inference_mode():
+        features = regressor.features(_lr(128))
+        assert features.shape == (1, 256, 6, 6)  # what AlexNet's classifier sees at 224×224
+        assert regressor.eval()(_lr(128, batch=2)).shape == (2, 3)
+
+
+def test_forward_train_returns_softmax_weights_of_the_regressor(ufvnet):
+    with torch.inference_mode():
+        out = ufvnet.forward_train(_lr(16, batch=2))
+    assert out["sr"].shape == (2, 3, 128, 128)
+    assert out["weight_logits"].shape == (2, 3)
+    torch.testing.assert_close(out["weights"], torch.softmax(out["weight_logits"], dim=1))
+
+
+def test_ablation_nw_fixes_every_weight_to_one():
+    model = build_model("ufvnet", weighting="none", anchor_decoders=False).eval()
+    assert model.regressor is None
+    with torch.inference_mode():
+        out = model.forward_train(_lr(20))
+    assert torch.equal(out["weights"], torch.ones(1, 3)) and out["weight_logits"] is None
+
+
+def test_ablation_fm_uses_eq4_of_the_input_rate():
+    model = build_model("ufvnet", weighting="formula", anchor_decoders=False).eval()
+    assert model.regressor is None
+    with torch.inference_mode():
+        from_size = model.forward_train(_lr(16))["weights"]  # 16 / 128 = 1/8
+        given = model.forward_train(_lr(128, batch=2), rate=torch.tensor([1 / 8, 1 / 16]))["weights"]
+    torch.testing.assert_close(from_size, torch.tensor([[1 / 2, 3 / 8, 1 / 8]]))
+    torch.testing.assert_close(given[1], torch.tensor([5 / 11, 4 / 11, 2 / 11]))
+
+
+@pytest.mark.parametrize("num_anchors", [1, 2, 4])
+def test_one_two_four_srg_variants_run(num_anchors):
+    weighting = "none" if num_anchors == 1 else "formula"
+    model = build_model("ufvnet", num_anchors=num_anchors, weighting=weighting, anchor_decoders=False).eval()
+    assert len(model.encoders) == num_anchors
+    with torch.inference_mode():
+        out = model.forward_train(_lr(24))
+    assert out["sr"].shape == (1, 3, 128, 128) and out["weights"].shape == (1, num_anchors)
+
+
+def test_invalid_options_raise_config_errors():
+    with pytest.raises(ConfigError, match="weighting='none'"):
+        build_model("ufvnet", num_anchors=1)
+    with pytest.raises(ConfigError, match="num_anchors"):
+        build_model("ufvnet", num_anchors=5)
+    with pytest.raises(ConfigError, match="weighting"):
+        build_model("ufvnet", weighting="uniform")
+    with pytest.raises(ConfigError, match="anchor_decoders=False"):
+        build_model("ufvnet", weighting="none", anchor_decoders=False).generator(0)
+
+
+def test_anchor_generators_are_sparnet_light_sharing_the_encoders():
+    model = build_model("ufvnet", weighting="none")
+    shared = {id(p) for p in model.parameters()}
+    for index in range(3):
+        generator = model.generator(index)
+        assert count_parameters(generator) == SPARNET_LIGHT_ATTN3D_PARAMS
+        assert {id(p) for p in generator.parameters()} <= shared
+        assert generator[0] is model.encoders[index]
+    with torch.inference_mode():
+        assert model.generator(1).eval()(_lr(64)).shape == (1, 3, 64, 64)
+
+
+def test_integrated_training_steps_reduce_eq13_loss():
+    model = build_model("ufvnet", anchor_decoders=False).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-4)
+    lr, hr = _lr(16), _lr(128)
+    target = anchor_weight_targets(1 / 8)
+    losses = []
+    for _ in range(3):
+        out = model.forward_train(lr)
+        weight_loss = -(target * F.log_softmax(out["weight_logits"], dim=1)).sum(1).mean()  # Eq. 12
+        loss = F.l1_loss(out["sr"], hr) + 0.1 * weight_loss  # Eq. 13, α = 0.1
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
