@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from facerestore.errors import ImageReadError, ImageWriteError
 from facerestore.io import READ_EXTENSIONS
-from facerestore.metrics.atomic import write_bytes_atomic
+from facerestore.io.atomic import write_bytes_atomic
 from facerestore.methods import list_methods
 from facerestore.restore.outputs import EXTENSIONS, write_result
 from facerestore.restore.restorer import BACKGROUNDS, DEVICES, PRECISIONS, FaceRestorer, RestoreResult

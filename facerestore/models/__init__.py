@@ -8,6 +8,7 @@ from facerestore.models import (  # noqa: F401  (imported for registration)
     fishfsrnet,
     fsgn,
     gfrnet,
+    inception,
     parsingnet,
     sparnet,
     ufvnet,
