@@ -1,0 +1,164 @@
+"""What is evaluated: the named synthetic benchmarks (one per paper protocol) and folder specs.
+
+A benchmark fixes everything a number depends on: the HR size, the faces (the embedded synthetic world's
+``split="test"``, whose renderer seed is derived from :data:`BENCHMARK_SEED` and so gives people no
+training recipe draws: training uses ``split="train"``), the degradation preset(s) and the per-sample
+seeds (:func:`facerestore.data.sample_rng`). Each *condition* is one preset with fixed options, evaluated on
+the same ``count`` HR faces, so per-scale rows (UFVNet Tab. II, FishFSRNet Tab. I) compare like with like.
+
+``SPEC`` (the CLI's ``--data``) is a benchmark name or ``folder:PATH[:PRESET[,PRESET...]]`` (aligned HR
+faces; default preset ``fish_x8``, the most common x8 protocol).
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from facerestore.degrade import PRESETS
+from facerestore.errors import ConfigError
+
+if TYPE_CHECKING:  # the data sources are imported when faces are made, not to list the benchmarks
+    from facerestore.data.base import FaceDataset
+    from facerestore.metrics import PCAIdentity
+
+BENCHMARK_SEED = 2026
+DEFAULT_COUNT = 100
+FOLDER_PREFIX = "folder:"
+FOLDER_DEFAULT_PRESET = "fish_x8"
+PCA_TRAINING_FACES = 200
+PCA_TRAINING_SEED = 0
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One degradation setting: ``preset`` with ``options`` (e.g. ``{"scales": (8,)}``), shown as ``label``."""
+
+    label: str
+    preset: str
+    options: Mapping = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EvalData:
+    """Faces and conditions of one evaluation. ``root`` None: the synthetic test split; else a folder of
+    aligned faces. ``count`` None: every face of the folder. ``pairs``: GFRNet guide/target pairs (the HR
+    faces differ from single renders, so every method, bicubic included, is scored on the pairs' targets)."""
+
+    name: str
+    protocol: str
+    size: int
+    conditions: tuple[Condition, ...]
+    count: int | None = DEFAULT_COUNT
+    seed: int = BENCHMARK_SEED
+    pairs: bool = False
+    root: Path | None = None
+
+    def keys(self, required: Iterable[str]) -> frozenset[str]:
+        """The sample keys to build for a method reading ``required`` (``lr`` and ``hr`` for the grid and metrics)."""
+        return frozenset(required) | {"lr", "hr"} | ({"guide"} if self.pairs else set())
+
+    def dataset(self, condition: Condition, keys: Iterable[str]) -> FaceDataset:
+        """The faces of this evaluation under ``condition``, giving ``keys``."""
+        from facerestore.data import FolderFaces, SyntheticFaces
+
+        if self.root is None:
+            return SyntheticFaces(self.size, self.count, self.seed, condition.preset, keys, split="test",
+                                  preset_options=condition.options)
+        return FolderFaces(self.root, self.size, condition.preset, keys, self.seed, preset_options=condition.options)
+
+    def with_scales(self, scales: Sequence[float]) -> "EvalData":
+        """The same faces with one condition per (preset, scale): ``scales`` replace the presets' own factors."""
+        if not scales:
+            return self
+        if any(not s > 0 for s in scales):
+            raise ConfigError(f"--scales must be positive downscale factors (HR / LR), got {list(scales)}")
+        presets = list(dict.fromkeys(c.preset for c in self.conditions))
+        conditions = tuple(
+            Condition(f"{preset} x{scale:g}" if len(presets) > 1 else f"x{scale:g}", preset,
+                      {**_base_options(self, preset), "scales": (float(scale),)})
+            for preset, scale in itertools.product(presets, scales))
+        return replace(self, conditions=conditions)
+
+    def with_count(self, count: int | None) -> "EvalData":
+        if count is None:
+            return self
+        if count < 1:
+            raise ConfigError(f"--count must be >= 1, got {count}")
+        return replace(self, count=int(count))
+
+
+def _base_options(data: EvalData, preset: str) -> dict:
+    """Options of ``preset``'s first condition without its scale choice (``scales`` / ``rate_set``)."""
+    options = next(c.options for c in data.conditions if c.preset == preset)
+    return {k: v for k, v in options.items() if k not in ("scales", "rate_set")}
+
+
+def _fish(factor: int) -> EvalData:
+    return EvalData(f"synthetic-fish-x{factor}", f"Wang et al. (FishFSRNet) §IV-B: bicubic x{factor}, 128 -> "
+                    f"{128 // factor}", 128, (Condition(f"x{factor}", f"fish_x{factor}"),))
+
+
+def _mr8() -> EvalData:
+    """UFVNet §IV-A MR8: each face at all eight rates k/16 (k = 1..8), one row per rate, LR sizes 8..64."""
+    conditions = tuple(Condition(f"{k}/16", "ufv_multires", {"scales": (16 / k,)}) for k in range(1, 9))
+    return EvalData("synthetic-mr8", "Peng et al. (UFVNet) §IV-A: bicubic to r x 128, r = 1/16..8/16, bicubic up",
+                    128, conditions)
+
+
+BENCHMARKS: Mapping[str, EvalData] = MappingProxyType({b.name: b for b in (
+    _fish(4), _fish(8), _fish(16), _mr8(),
+    EvalData("synthetic-song-sr", "Song et al. 2019 §4: Gaussian blur sigma 1.4-1.7, bicubic x4", 128,
+             (Condition("song_sr", "song_sr"),)),
+    EvalData("synthetic-song-deblur", "Song et al. 2019 §4: bank motion kernel, bicubic x4", 128,
+             (Condition("song_deblur", "song_deblur"),)),
+    EvalData("synthetic-gfrnet", "Li et al. 2018 (GFRNet) §3.2 Eq. 4: blur, down 1-8, noise, JPEG; guide pairs",
+             256, (Condition("gfrnet_general", "gfrnet_general"),), pairs=True),
+    EvalData("synthetic-yun-x8", "Yun & Park §4.1: motion-flow blur of the face, bicubic x8 (256 -> 32)", 256,
+             (Condition("x8", "yun_x8"),)),
+)})
+
+
+def list_benchmarks() -> list[str]:
+    """Benchmark names, grouped by paper."""
+    return list(BENCHMARKS)
+
+
+def parse_spec(spec: str, size: int | None = None) -> EvalData:
+    """The :class:`EvalData` of a ``--data`` SPEC (see the module docstring); ``size`` is the HR size of a
+    folder's faces (default 128; a benchmark's size is fixed). Raises :class:`ConfigError` on a bad SPEC."""
+    if spec in BENCHMARKS:
+        data = BENCHMARKS[spec]
+        if size is not None and size != data.size:
+            raise ConfigError(f"benchmark {spec} has HR size {data.size}; --size {size} applies to folder specs only")
+        return data
+    if not spec.startswith(FOLDER_PREFIX):
+        raise ConfigError(f"--data {spec!r}: expected a benchmark name ({', '.join(list_benchmarks())}) "
+                          f"or {FOLDER_PREFIX}PATH[:PRESET[,PRESET...]]")
+    body = spec[len(FOLDER_PREFIX):]
+    path, colon, presets_text = body.rpartition(":")
+    if not colon:
+        path, presets_text = body, ""
+    if not path:
+        raise ConfigError(f"--data {spec!r}: the folder path is empty ({FOLDER_PREFIX}PATH[:PRESET])")
+    presets = [p for p in presets_text.split(",") if p] or [FOLDER_DEFAULT_PRESET]
+    unknown = [p for p in presets if p not in PRESETS]
+    if unknown:
+        raise ConfigError(f"--data {spec!r}: unknown degradation preset(s) {unknown}; choose from {sorted(PRESETS)}")
+    conditions = tuple(Condition(p, p) for p in dict.fromkeys(presets))
+    return EvalData(spec, "aligned faces from a folder", size or 128, conditions, count=None, root=Path(path))
+
+
+def fit_identity_pca(data: EvalData, faces: int = PCA_TRAINING_FACES) -> PCAIdentity:
+    """Song et al. §4.2 identity measure for a synthetic benchmark: a :class:`PCAIdentity` fit on ``faces``
+    HR training faces (``split="train"``, seed 0 as the recipes) of the benchmark's size, never test faces."""
+    from facerestore.data import SyntheticFaces
+    from facerestore.metrics import PCAIdentity
+
+    if data.root is not None:
+        raise ConfigError(f"--identity pca on {data.name} needs --pca FILE (a PCA fit on that data's training faces)")
+    train = SyntheticFaces(data.size, faces, PCA_TRAINING_SEED, preset=None, keys=("hr",), split="train")
+    return PCAIdentity.fit([train.record(i).hr for i in range(faces)])

@@ -1,0 +1,151 @@
+"""Run one method over an :class:`~facerestore.evaluate.benchmark.EvalData`: batches of samples, the method's
+output, and per-condition means of PSNR / SSIM on Y (:mod:`facerestore.metrics.psnr_ssim`, the papers'
+convention) and identity similarity, plus the comparison grid (LR | bicubic | output | GT).
+
+Means are over faces of the per-face scores, as the papers' tables report them. With several conditions an
+``all`` row averages every face of every condition (UFVNet Tab. II reports MR8 as one mean). Deterministic:
+samples depend on (seed, index) only, and the method runs in eval mode without gradients.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from facerestore.data.base import FaceDataset
+from facerestore.data.sample import collate_samples
+from facerestore.degrade import imresize_torch
+from facerestore.errors import ConfigError
+from facerestore.evaluate.benchmark import Condition, EvalData
+from facerestore.methods import Method
+from facerestore.metrics import DlibIdentity, PCAIdentity, cosine_similarity, psnr_y_torch, ssim_y_torch
+from facerestore.train.logging import comparison_grid
+
+ALL_CONDITIONS = "all"
+
+
+@dataclass(frozen=True)
+class Score:
+    """Mean scores of ``method`` (its table label) on ``count`` faces of ``data`` under ``condition``.
+    ``identity_measure`` is "dlib", "pca" or "" (no identity score)."""
+
+    method: str
+    data: str
+    condition: str
+    count: int
+    psnr: float
+    ssim: float
+    identity: float | None = None
+    identity_measure: str = ""
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    scores: list[Score]
+    grid: np.ndarray  # (rows·H)×(4·W)×3 float32 in [0, 1]
+
+
+def _signature(sample: dict) -> tuple:
+    return tuple((key, tuple(value.shape)) for key, value in sample.items() if isinstance(value, torch.Tensor))
+
+
+def iterate_batches(dataset: FaceDataset, count: int, batch_size: int) -> Iterator[list[dict]]:
+    """Samples ``0 … count-1`` in order, in runs of at most ``batch_size`` sharing every tensor shape (a
+    variable-scale preset such as ``gfrnet_general`` gives LR faces of several sizes)."""
+    pending: list[dict] = []
+    for index in range(count):
+        sample = dataset[index]
+        if pending and (len(pending) == batch_size or _signature(sample) != _signature(pending[0])):
+            yield pending
+            pending = []
+        pending.append(sample)
+    if pending:
+        yield pending
+
+
+class _IdentityScorer:
+    """Cosine of the identity embeddings (dlib descriptors or Song's PCA projection) of output and ground
+    truth; the ground truth's embedding is computed once per face and reused across conditions."""
+
+    def __init__(self, measure: DlibIdentity | PCAIdentity):
+        self.embed = measure.descriptor if isinstance(measure, DlibIdentity) else lambda im: measure.project(im)[0]
+        self.name = "dlib" if isinstance(measure, DlibIdentity) else "pca"
+        self._truth: dict[int, np.ndarray] = {}
+
+    def __call__(self, index: int, output: np.ndarray, truth: np.ndarray) -> float:
+        if index not in self._truth:
+            self._truth[index] = self.embed(truth)
+        return cosine_similarity(self.embed(output), self._truth[index])
+
+
+def _hwc(batch: torch.Tensor) -> np.ndarray:
+    return batch.permute(0, 2, 3, 1).numpy().astype(np.float32)
+
+
+def evaluate(method: Method, data: EvalData, *, label: str | None = None, batch_size: int = 8,
+             identity: DlibIdentity | PCAIdentity | None = None, crop_border: int = 0,
+             device: str | torch.device = "cpu", grid_faces: int = 2, progress: bool = False) -> EvalResult:
+    """Scores of ``method`` on ``data``: one :class:`Score` per condition (plus ``all`` when there are several)
+    and a comparison grid of the first ``grid_faces`` faces of each condition. ``label`` names the method's
+    row (default: its registry name). Raises :class:`ConfigError` when the method's HR size or output size
+    does not match the data."""
+    if batch_size < 1:
+        raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+    if method.hr_size is not None and method.hr_size != data.size:
+        raise ConfigError(f"method {method.name} restores {method.hr_size}x{method.hr_size} faces but {data.name} "
+                          f"has HR size {data.size}")
+    label = label or method.name
+    method = method.eval().to(device)
+    scorer = _IdentityScorer(identity) if identity is not None else None
+    measure = scorer.name if scorer is not None else ""
+    keys = data.keys(method.requires)
+    scores, rows, totals = [], [], {"psnr": [], "ssim": [], "identity": []}
+    for condition in data.conditions:
+        per_face = _run_condition(method, data, condition, keys, batch_size, scorer, crop_border, device,
+                                  grid_faces, rows, progress)
+        scores.append(_mean_score(label, data.name, condition.label, per_face, measure))
+        for name, values in per_face.items():
+            totals[name].extend(values)
+    if len(data.conditions) > 1:
+        scores.append(_mean_score(label, data.name, ALL_CONDITIONS, totals, measure))
+    return EvalResult(scores, np.concatenate(rows, axis=0))
+
+
+def _run_condition(method: Method, data: EvalData, condition: Condition, keys: frozenset[str], batch_size: int,
+                   scorer: _IdentityScorer | None, crop_border: int, device: str | torch.device, grid_faces: int,
+                   rows: list[np.ndarray], progress: bool) -> dict[str, list[float]]:
+    dataset = data.dataset(condition, keys)
+    count = len(dataset) if data.count is None else min(data.count, len(dataset))
+    per_face: dict[str, list[float]] = {"psnr": [], "ssim": [], "identity": []}
+    bar = tqdm(total=count, desc=f"{method.name} {data.name} {condition.label}", unit="face", disable=not progress)
+    for samples in iterate_batches(dataset, count, batch_size):
+        batch = collate_samples(samples)
+        with torch.inference_mode():
+            output = method({k: v.to(device) for k, v in batch.items()}).float().cpu()
+        hr = batch["hr"]
+        if output.shape != hr.shape:
+            raise ConfigError(f"method {method.name} returned {tuple(output.shape[-2:])} images for "
+                              f"{tuple(hr.shape[-2:])} ground truths under {data.name} {condition.label}: build it "
+                              "for this scale / size (--option scale=N) or choose matching data")
+        first = len(per_face["psnr"])
+        per_face["psnr"].extend(psnr_y_torch(output, hr, crop_border).tolist())
+        per_face["ssim"].extend(ssim_y_torch(output, hr, crop_border).tolist())
+        if scorer is not None:
+            per_face["identity"].extend(scorer(first + j, out, gt) for j, (out, gt) in
+                                        enumerate(zip(_hwc(output), _hwc(hr))))
+        for j in range(max(0, min(len(samples), grid_faces - first))):
+            lr = batch["lr"][j:j + 1]
+            bicubic = imresize_torch(lr, size=tuple(hr.shape[-2:])).clamp(0, 1)
+            rows.append(comparison_grid(lr, bicubic, output[j:j + 1], hr[j:j + 1]))
+        bar.update(len(samples))
+    bar.close()
+    return per_face
+
+
+def _mean_score(label: str, data: str, condition: str, per_face: dict[str, list[float]], measure: str) -> Score:
+    identity = float(np.mean(per_face["identity"])) if per_face["identity"] else None
+    return Score(label, data, condition, len(per_face["psnr"]), float(np.mean(per_face["psnr"])),
+                 float(np.mean(per_face["ssim"])), identity, measure)

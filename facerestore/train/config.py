@@ -1,0 +1,181 @@
+"""Recipe files: YAML → validated config dict with every default filled in.
+
+A recipe has ``name``, ``seed``, ``method`` (``name`` + ``options`` of :func:`facerestore.methods.build_method`),
+``data`` (``batch_size`` = global batch, ``num_workers``, ``train`` and ``val`` data specs, see
+:mod:`facerestore.train.datasets`), ``train`` (engine options) and ``stages`` (run in order, each from the
+previous one's weights). ``--set key=value`` overrides use dotted paths (``stages.0.iterations=10``) and YAML
+value syntax (``1e-4``, ``[0.9, 0.99]``, ``null``). Unknown keys and wrong types raise :class:`ConfigError`
+naming the key. Documented in ``docs/training.md``.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from facerestore.errors import ConfigError
+
+REQUIRED = object()
+ANY = object()  # free-form mapping, checked by whatever consumes it
+
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "amp": True,            # bf16 autocast on CUDA (always off on CPU)
+    "channels_last": False,  # memory format of the networks (CUDA)
+    "compile": False,       # torch.compile the training module
+    "log_every": 10,        # iterations between logged scalars
+    "val_every": 0,         # iterations between validations (0: at the end of each stage only)
+    "save_every": 100,      # iterations between checkpoints
+    "keep_checkpoints": 2,  # newest checkpoints kept on disk
+    "tensorboard": False,   # also write TensorBoard scalars and grids (needs the tensorboard package)
+    "identity": False,      # dlib identity similarity in validation (slow)
+    "grid_faces": 4,        # faces in the LR | bicubic | output | GT validation grid
+    "progress": True,       # tqdm progress bar
+}
+STAGE_DEFAULTS: dict[str, Any] = {
+    "name": REQUIRED,
+    "objective": REQUIRED,  # see facerestore.train.objectives.OBJECTIVES
+    "iterations": REQUIRED,
+    "options": ANY,         # keyword options of the objective (loss, train, alpha...)
+    "optimizer": {"type": "adam", "lr": 1e-4, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0,
+                  "momentum": 0.0},
+    "scheduler": {"type": "constant", "milestones": [], "gamma": 0.5, "min_factor": 0.0},
+    "grad_clip": None,      # max global gradient norm (None: off)
+    "ema": None,            # EMA decay of the weights (None: off)
+    "batch_size": None,     # overrides data.batch_size for this stage
+    "data": ANY,            # keys merged into data.train for this stage
+}
+DEFAULTS: dict[str, Any] = {
+    "name": REQUIRED,
+    "seed": 0,
+    "method": {"name": REQUIRED, "options": ANY},
+    "data": {"batch_size": 8, "num_workers": 0, "train": ANY, "val": ANY},
+    "train": TRAIN_DEFAULTS,
+    "vgg19_weights": None,
+    "stages": REQUIRED,
+}
+
+
+def _merge(defaults: dict, given: Any, where: str) -> dict:
+    if not isinstance(given, dict):
+        raise ConfigError(f"{where or 'the recipe'} must be a mapping, got {type(given).__name__}")
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise ConfigError(f"unknown key {where + '.' if where else ''}{sorted(unknown)[0]}; "
+                          f"known: {', '.join(sorted(defaults))}")
+    out = {}
+    for key, default in defaults.items():
+        path = f"{where}.{key}" if where else key
+        if key not in given:
+            if default is REQUIRED:
+                raise ConfigError(f"missing key {path}")
+            out[key] = {} if default is ANY else copy.deepcopy(default)
+            continue
+        value = given[key]
+        if default is ANY:
+            if value is not None and not isinstance(value, dict):
+                raise ConfigError(f"{path} must be a mapping, got {value!r}")
+            out[key] = dict(value or {})
+        elif isinstance(default, dict):
+            out[key] = _merge(default, value, path)
+        else:
+            out[key] = _check_type(value, default, path)
+    return out
+
+
+def _check_type(value: Any, default: Any, path: str) -> Any:
+    if default is REQUIRED or default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ConfigError(f"{path} must be {type(default).__name__}, got {value!r}")
+    return value
+
+
+def validate(raw: dict) -> dict:
+    """Fill defaults and check every key and type; returns a new dict."""
+    config = _merge(DEFAULTS, raw, "")
+    stages = config["stages"]
+    if not isinstance(stages, list) or not stages:
+        raise ConfigError("stages must be a non-empty list")
+    config["stages"] = [_merge(STAGE_DEFAULTS, stage, f"stages.{i}") for i, stage in enumerate(stages)]
+    names = [stage["name"] for stage in config["stages"]]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"stages: names must be unique, got {names}")
+    for i, stage in enumerate(config["stages"]):
+        if not isinstance(stage["iterations"], int) or stage["iterations"] < 0:
+            raise ConfigError(f"stages.{i}.iterations must be a non-negative integer, got {stage['iterations']!r}")
+        if stage["batch_size"] is not None and (not isinstance(stage["batch_size"], int) or stage["batch_size"] < 1):
+            raise ConfigError(f"stages.{i}.batch_size must be a positive integer")
+    if config["data"]["batch_size"] < 1:
+        raise ConfigError("data.batch_size must be a positive integer")
+    if not config["data"]["train"]:
+        raise ConfigError("missing key data.train")
+    return config
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"a.b.0.c=value"`` → (["a", "b", "0", "c"], YAML-parsed value)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects key=value, got {text!r}")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--set {key}: cannot parse value {value!r} ({error})") from None
+    return key.strip().split("."), parsed
+
+
+def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:
+    """Apply ``--set`` overrides to a raw (not yet validated) recipe; list items by index."""
+    raw = copy.deepcopy(raw)
+    for text in overrides:
+        path, value = parse_override(text)
+        node: Any = raw
+        for depth, part in enumerate(path):
+            last = depth == len(path) - 1
+            where = ".".join(path[:depth + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(f"--set {'.'.join(path)}: {where} is not an index of a list of {len(node)}")
+                part = int(part)
+            elif not isinstance(node, dict):
+                raise ConfigError(f"--set {'.'.join(path)}: {'.'.join(path[:depth])} is not a mapping")
+            if last:
+                node[part] = value
+            else:
+                if isinstance(node, dict) and node.get(part) is None:
+                    node[part] = {}
+                node = node[part]
+    return raw
+
+
+def load_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> dict:
+    """Read the recipe at ``path``, apply ``overrides`` and validate. Errors name the file or the key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("no such recipe file", path) from None
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"cannot be read as YAML ({error})", path) from None
+    try:
+        return validate(apply_overrides(raw or {}, overrides))
+    except ConfigError as error:
+        raise ConfigError(error.reason, path) from None
+
+
+def save_config(config: dict, path: str | os.PathLike) -> None:
+    """Write the resolved config (what actually ran) as YAML."""
+    Path(path).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

@@ -1,0 +1,108 @@
+"""Run logging (rank 0 only): a tqdm bar (iteration, loss, it/s, ETA), ``scalars.csv`` with every logged scalar
+(stage, iteration, name, value), optional TensorBoard scalars and images, the validation comparison grids
+(``grids/<stage>_<iteration>.png``: rows of LR (nearest) | bicubic | output | ground truth) and ``train.log``."""
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from facerestore.io import write_image
+
+log = logging.getLogger("facerestore.train")
+
+
+def comparison_grid(lr: torch.Tensor, bicubic: torch.Tensor, output: torch.Tensor, gt: torch.Tensor) -> np.ndarray:
+    """N rows of [LR nearest-upsampled | bicubic | output | GT] → (N·H)×(4·W)×3 float32 in [0, 1]."""
+    size = gt.shape[-2:]
+    lr_big = F.interpolate(lr.float(), size=size, mode="nearest")
+    rows = torch.cat([lr_big, bicubic.float(), output.float(), gt.float()], dim=3).clamp(0, 1)  # N×3×H×4W
+    return torch.cat(list(rows), dim=1).permute(1, 2, 0).cpu().numpy()
+
+
+class RunLogger:
+    """Everything a run writes besides checkpoints; a no-op on ranks other than 0 (``enabled=False``)."""
+
+    def __init__(self, folder: str | os.PathLike, enabled: bool = True, tensorboard: bool = False,
+                 progress: bool = True):
+        self.folder = Path(folder)
+        self.enabled = enabled
+        self.progress = progress and enabled
+        self.bar: tqdm | None = None
+        self.writer = None
+        self._csv = None
+        if not enabled:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(self.folder / "train.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        self._handler = handler
+        path = self.folder / "scalars.csv"
+        new = not path.exists()
+        self._csv = path.open("a", newline="", encoding="utf-8")
+        self._rows = csv.writer(self._csv)
+        if new:
+            self._rows.writerow(["stage", "iteration", "name", "value"])
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                log.warning("TensorBoard OFF: install the 'tensorboard' extra (pip install facerestore[tensorboard])")
+            else:
+                self.writer = SummaryWriter(str(self.folder / "tensorboard"))
+
+    def info(self, message: str, *args) -> None:
+        if self.enabled:
+            log.info(message, *args)
+            (self.bar.write if self.bar is not None else print)(message % args if args else message)
+
+    def start_stage(self, name: str, start: int, total: int) -> None:
+        if self.progress:
+            self.bar = tqdm(total=total, initial=start, desc=name, unit="it", dynamic_ncols=True)
+
+    def step(self, loss: float) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{loss:.4g}")
+
+    def end_stage(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def scalars(self, stage: str, iteration: int, values: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        for name, value in values.items():
+            self._rows.writerow([stage, iteration, name, f"{value:.8g}"])
+            if self.writer is not None:
+                self.writer.add_scalar(f"{stage}/{name}", value, iteration)
+        self._csv.flush()
+
+    def grid(self, stage: str, iteration: int, image: np.ndarray) -> Path | None:
+        if not self.enabled:
+            return None
+        path = self.folder / "grids" / f"{stage}_{iteration:08d}.png"
+        path.parent.mkdir(exist_ok=True)
+        write_image(path, image, overwrite=True)
+        if self.writer is not None:
+            self.writer.add_image(f"{stage}/grid", image, iteration, dataformats="HWC")
+        return path
+
+    def close(self) -> None:
+        self.end_stage()
+        if self._csv is not None:
+            self._csv.close()
+            self._csv = None
+            log.removeHandler(self._handler)
+            self._handler.close()
+        if self.writer is not None:
+            self.writer.close()

@@ -1,0 +1,316 @@
+"""The iteration-based trainer: runs a recipe's stages in order (each from the previous stage's weights,
+its EMA when it kept one), with optimizer / LR schedule / gradient clipping / EMA from the recipe, bf16
+autocast on CUDA, optional ``torch.compile``, DDP under torchrun, periodic validation (PSNR/SSIM on Y,
+optional dlib identity), atomic checkpoints and exact resumption on CPU.
+
+Output folder: ``config.yaml`` (resolved recipe), ``checkpoints/`` (:mod:`.checkpoint`), ``<stage>.safetensors``
+after each stage, ``final.safetensors`` after the last, ``best_<stage>.safetensors`` (best validation PSNR),
+``scalars.csv``, ``grids/``, ``train.log`` (:mod:`.logging`).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import random
+import signal
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from facerestore.data.sample import collate_samples
+from facerestore.errors import ConfigError, FaceRestoreError
+from facerestore.methods import Method, build_method
+from facerestore.methods.baselines import BicubicMethod
+from facerestore.metrics import psnr_y_torch, ssim_y_torch
+from facerestore.models.weights import save_weights_file
+from facerestore.train.checkpoint import latest_checkpoint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from facerestore.train.config import save_config
+from facerestore.train.datasets import EpochSamples, ResumableBatches, build_source
+from facerestore.train.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, resolve_device
+from facerestore.train.ema import EMA
+from facerestore.train.logging import RunLogger, comparison_grid
+from facerestore.train.objectives import build_objective
+
+
+class TrainingInterrupted(FaceRestoreError):
+    """SIGINT/SIGTERM: a checkpoint was saved; ``--resume auto`` continues."""
+
+    exit_code = 130
+
+
+class NonFiniteLossError(FaceRestoreError):
+    """The loss became NaN/Inf; the run stopped without saving, the last good checkpoint is kept."""
+
+
+Hook = Callable[["Trainer", int, int], None]
+
+
+def build_optimizer(spec: dict, params: Sequence[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    """Adam / AdamW / SGD from a stage's ``optimizer`` mapping."""
+    kind = spec["type"].lower()
+    if kind in ("adam", "adamw"):
+        cls = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
+        return cls(params, lr=spec["lr"], betas=tuple(spec["betas"]), eps=spec["eps"],
+                   weight_decay=spec["weight_decay"])
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=spec["lr"], momentum=spec["momentum"], weight_decay=spec["weight_decay"])
+    raise ConfigError(f"optimizer.type must be adam, adamw or sgd, got {spec['type']!r}")
+
+
+def lr_factor(spec: dict, total: int) -> Callable[[int], float]:
+    """Learning-rate factor of iteration t: ``constant``, ``multistep`` (× gamma at each of ``milestones``) or
+    ``cosine`` (from 1 to ``min_factor`` over the stage). A pure function of t, so resuming is exact."""
+    kind = spec["type"]
+    if kind == "constant":
+        return lambda t: 1.0
+    if kind == "multistep":
+        milestones = sorted(spec["milestones"])
+        return lambda t: spec["gamma"] ** sum(t >= m for m in milestones)
+    if kind == "cosine":
+        low = spec["min_factor"]
+        return lambda t: low + (1 - low) * 0.5 * (1 + math.cos(math.pi * min(t, total) / max(total, 1)))
+    raise ConfigError(f"scheduler.type must be constant, multistep or cosine, got {kind!r}")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class Trainer:
+    """Runs ``config`` (validated, :func:`facerestore.train.config.load_config`) into ``out_dir``.
+
+    ``resume``: ``None``, ``"auto"`` (newest checkpoint in ``out_dir``) or a state file path. ``hooks`` are
+    called as ``hook(trainer, stage_index, iteration)`` after every iteration (tests use them to interrupt).
+    """
+
+    def __init__(self, config: dict, out_dir: str | Path, device: str = "cpu", resume: str | None = None,
+                 hooks: Sequence[Hook] = ()):
+        self.config = config
+        self.out = Path(out_dir)
+        self.device_name = device
+        self.resume = resume
+        self.hooks = list(hooks)
+        self.stop_requested = False
+        self.last_checkpoint: Path | None = None
+        self.dist = DistInfo()
+
+    # ----------------------------------------------------------------- public
+    def run(self) -> Path:
+        """Train every stage; returns the path of ``final.safetensors``."""
+        self.dist = init_distributed(self.device_name)
+        self.device = resolve_device(self.device_name, self.dist)
+        cfg = self.config
+        seed_everything(cfg["seed"])
+        self.method = build_method(cfg["method"]["name"], **cfg["method"]["options"]).to(self.device)
+        if cfg["train"]["channels_last"]:
+            self.method.to(memory_format=torch.channels_last)
+        self.logger = RunLogger(self.out, self.dist.is_main, cfg["train"]["tensorboard"], cfg["train"]["progress"])
+        if self.dist.is_main:
+            save_config(cfg, self.out / "config.yaml")
+        state = self._resume_state()
+        previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        try:
+            for index, stage in enumerate(cfg["stages"]):
+                if state is not None and index < state["stage"]:
+                    continue
+                self._run_stage(index, stage, state if state is not None and index == state["stage"] else None)
+                state = None
+            final = self.out / "final.safetensors"
+            if self.dist.is_main:
+                save_weights_file(self.method.state_dict(), final, overwrite=True)
+                self.logger.info("final weights: %s", final)
+            return final
+        finally:
+            signal.signal(signal.SIGINT, previous[0])
+            signal.signal(signal.SIGTERM, previous[1])
+            self.logger.close()
+
+    # ---------------------------------------------------------------- helpers
+    def _on_signal(self, signum, frame) -> None:
+        self.stop_requested = True
+
+    def _resume_state(self) -> dict | None:
+        if self.resume is None:
+            return None
+        path = latest_checkpoint(self.out / "checkpoints") if self.resume == "auto" else Path(self.resume)
+        if path is None:
+            self.logger.info("--resume auto: no checkpoint in %s, starting afresh", self.out / "checkpoints")
+            return None
+        state, params, ema = load_checkpoint(path)
+        self.method.load_state_dict(params)
+        state["params_ema"] = ema
+        self.last_checkpoint = path
+        self.logger.info("resuming from %s (stage %d, iteration %d)", path, state["stage"], state["iteration"])
+        return state
+
+    def _loader(self, index: int, stage: dict, keys: frozenset[str], start: int) -> DataLoader:
+        data = self.config["data"]
+        spec = {**data["train"], **stage["data"]}
+        batch = stage["batch_size"] or data["batch_size"]
+        if batch % self.dist.world_size:
+            raise ConfigError(f"batch size {batch} is not divisible by the {self.dist.world_size} ranks")
+        samples = EpochSamples(build_source(spec, keys), cache=bool(spec.get("cache", False)))
+        sampler = ResumableBatches(len(samples), batch // self.dist.world_size, self.config["seed"], index, start,
+                                   stage["iterations"], self.dist.rank, self.dist.world_size)
+        workers = data["num_workers"]
+        return DataLoader(samples, batch_sampler=sampler, collate_fn=collate_samples, num_workers=workers,
+                          persistent_workers=False, pin_memory=self.device.type == "cuda")
+
+    def _to_device(self, batch: dict) -> dict:
+        channels_last = self.config["train"]["channels_last"]
+        out = {}
+        for key, value in batch.items():
+            if isinstance(value, torch.Tensor):
+                value = value.to(self.device, non_blocking=True)
+                if channels_last and value.dim() == 4:
+                    value = value.contiguous(memory_format=torch.channels_last)
+            out[key] = value
+        return out
+
+    def _autocast(self):
+        if self.device.type == "cuda" and self.config["train"]["amp"]:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _save(self, index: int, iteration: int, optimizer, scheduler, ema: EMA | None, best: float) -> None:
+        if self.dist.is_main:
+            state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_states(),
+                     "best_psnr": best}
+            self.last_checkpoint = save_checkpoint(
+                self.out / "checkpoints", index, iteration, self.method.state_dict(),
+                ema.state_dict() if ema is not None else None, state, self.config["train"]["keep_checkpoints"])
+        barrier(self.dist)
+
+    # ------------------------------------------------------------------ stage
+    def _run_stage(self, index: int, stage: dict, state: dict | None) -> None:
+        cfg, train = self.config, self.config["train"]
+        name, total = stage["name"], stage["iterations"]
+        objective = build_objective(stage["objective"], self.method, stage["options"], cfg["vgg19_weights"])
+        objective.to(self.device)
+        params = objective.trainable_parameters()
+        if not params:
+            raise ConfigError(f"stage {name}: nothing to train")
+        optimizer = build_optimizer(stage["optimizer"], params)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(stage["scheduler"], total))
+        ema = EMA(self.method, stage["ema"]) if stage["ema"] else None
+        start, best = 0, -math.inf
+        if state is not None:
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            if ema is not None and state["params_ema"] is not None:
+                ema.load_state_dict(state["params_ema"])
+            set_rng_states(state["rng"])
+            start, best = state["iteration"], state["best_psnr"]
+        model: torch.nn.Module = objective
+        if self.dist.enabled:
+            model = DistributedDataParallel(objective, device_ids=[self.device.index] if self.device.type == "cuda"
+                                            else None)
+        if train["compile"]:
+            model = torch.compile(model)
+        model.train()
+        self.logger.info("stage %s: %s, %d iterations, %d trainable parameters", name, stage["objective"], total,
+                         sum(p.numel() for p in params))
+        self.logger.start_stage(name, start, total)
+        for iteration, batch in enumerate(self._loader(index, stage, objective.keys, start), start=start + 1):
+            batch = self._to_device(batch)
+            with self._autocast():
+                loss, logs = model(batch)
+            reduced = mean_over_ranks(torch.stack([loss.detach().float(), *(v.float() for v in logs.values()),
+                                                   torch.tensor(float(self.stop_requested), device=loss.device)]),
+                                      self.dist)
+            value = float(reduced[0])
+            if not math.isfinite(value):
+                raise NonFiniteLossError(
+                    f"stage {name} iteration {iteration}: loss is {value}; stopped without saving, the last good "
+                    f"checkpoint is {self.last_checkpoint or 'none (no checkpoint was written yet)'}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if stage["grad_clip"]:
+                torch.nn.utils.clip_grad_norm_(params, stage["grad_clip"])
+            optimizer.step()
+            scheduler.step()
+            if ema is not None:
+                ema.update(self.method)
+            self.logger.step(value)
+            if iteration % train["log_every"] == 0 or iteration == total:
+                scalars = {"loss": value, **{k: float(v) for k, v in zip(logs, reduced[1:])},
+                           "lr": scheduler.get_last_lr()[0]}
+                self.logger.scalars(name, iteration, scalars)
+            for hook in self.hooks:
+                hook(self, index, iteration)
+            if train["val_every"] and iteration % train["val_every"] == 0 and iteration < total:
+                best = self._validate(name, iteration, ema, best)
+            stop = bool(reduced[-1] > 0)  # the same decision on every rank
+            if stop or iteration % train["save_every"] == 0 or iteration == total:
+                self._save(index, iteration, optimizer, scheduler, ema, best)
+            if stop:
+                self.logger.end_stage()
+                raise TrainingInterrupted(f"interrupted at stage {name} iteration {iteration}; checkpoint "
+                                          f"{self.last_checkpoint} saved, continue with --resume auto", self.out)
+        self.logger.end_stage()
+        self._validate(name, total, ema, best)
+        if ema is not None:
+            self.method.load_state_dict(ema.state_dict())
+        if self.dist.is_main:
+            save_weights_file(self.method.state_dict(), self.out / f"{name}.safetensors", overwrite=True)
+        barrier(self.dist)
+
+    # ------------------------------------------------------------- validation
+    @torch.no_grad()
+    def _validate(self, stage: str, iteration: int, ema: EMA | None, best: float) -> float:
+        """PSNR/SSIM (Y) of the EMA (else current) weights on ``data.val``; grid PNG; best weights. Rank 0 only."""
+        spec = self.config["data"]["val"]
+        if not spec or not self.dist.is_main:
+            barrier(self.dist)
+            return best
+        method: Method = self.method
+        if ema is not None:
+            method = copy.deepcopy(self.method)
+            method.load_state_dict(ema.state_dict())
+        method.eval()
+        keys = frozenset(method.requires | {"hr", "lr"})
+        loader = DataLoader(build_source(spec, keys), batch_size=int(spec.get("batch_size", 1)),
+                            collate_fn=collate_samples)
+        bicubic = BicubicMethod()
+        identity = None
+        if self.config["train"]["identity"]:
+            from facerestore.metrics import DlibIdentity
+            identity = DlibIdentity()
+        sums: dict[str, list[float]] = {"psnr": [], "ssim": [], "psnr_bicubic": [], "ssim_bicubic": [], "identity": []}
+        grid_rows: list[np.ndarray] = []
+        wanted = self.config["train"]["grid_faces"]
+        for batch in loader:
+            batch = self._to_device(batch)
+            with self._autocast():
+                out = method(batch).float()
+            hr, base = batch["hr"], bicubic(batch).clamp(0, 1)
+            sums["psnr"] += psnr_y_torch(out, hr).tolist()
+            sums["ssim"] += ssim_y_torch(out, hr).tolist()
+            sums["psnr_bicubic"] += psnr_y_torch(base, hr).tolist()
+            sums["ssim_bicubic"] += ssim_y_torch(base, hr).tolist()
+            if identity is not None:
+                for o, h in zip(out, hr):
+                    sums["identity"].append(identity.similarity(o.permute(1, 2, 0).cpu().numpy(),
+                                                                h.permute(1, 2, 0).cpu().numpy()))
+            if len(grid_rows) < wanted:
+                grid_rows.append(comparison_grid(batch["lr"][:wanted], base[:wanted], out[:wanted], hr[:wanted]))
+        scalars = {f"val/{k}": float(np.mean(v)) for k, v in sums.items() if v}
+        self.logger.scalars(stage, iteration, scalars)
+        if grid_rows:
+            self.logger.grid(stage, iteration, np.concatenate(grid_rows, axis=0)[: wanted * hr.shape[-2]])
+        self.logger.info("validation %s @ %d: " + ", ".join(f"{k} {v:.4f}" for k, v in scalars.items()),
+                         stage, iteration)
+        if scalars["val/psnr"] > best:
+            best = scalars["val/psnr"]
+            save_weights_file(method.state_dict(), self.out / f"best_{stage}.safetensors", overwrite=True)
+        barrier(self.dist)
+        return best
