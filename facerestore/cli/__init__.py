@@ -15,6 +15,15 @@ from facerestore.errors import FaceRestoreError
 
 # Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = (
+    "demo",
+    "convert",
+    "degrade",
+    "metrics",
+    "train",
+    "prepare",
+    "restore",
+    "exemplars",
+    "eval",
 )
 
 
