@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/facerestore demo
+	$(BIN)/facerestore demo --overwrite
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -16,14 +16,14 @@ from facerestore.errors import FaceRestoreError
 # Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = (
     "demo",
-    "convert",
-    "degrade",
-    "metrics",
-    "train",
-    "prepare",
     "restore",
-    "exemplars",
+    "degrade",
+    "prepare",
+    "train",
     "eval",
+    "metrics",
+    "convert",
+    "exemplars",
 )
 
 
