@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,11 +32,18 @@ def test_two_cpu_ranks_match_one_process_on_the_global_batch(tmp_path):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(yaml.safe_dump(raw))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
-    result = subprocess.run(
+    # A session of its own, so that a timeout kills the ranks too, not only torchrun.
+    process = subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
          str(HERE / "tiny_method.py"), str(recipe), str(tmp_path / "ddp")],
-        env=env, capture_output=True, text=True, timeout=240)
-    assert result.returncode == 0, result.stderr[-3000:]
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = process.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail("torchrun with 2 CPU ranks did not finish within 240 s")
+    assert process.returncode == 0, stderr[-3000:]
     Trainer(validate(raw), tmp_path / "single").run()
     single, ddp = load_file(tmp_path / "single" / "final.safetensors"), load_file(tmp_path / "ddp" / "final.safetensors")
     torch.manual_seed(raw["seed"])
