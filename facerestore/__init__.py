@@ -1,11 +1,8 @@
-"""facerestore: face restoration toolkit implementing five papers (see README)."""
+"""facerestore: face restoration toolkit implementing five papers (see README).
+
+``facerestore.FaceRestorer`` loads the restoration pipeline (torch, dlib) on first use (PEP 562).
+"""
+from facerestore.lazy import lazy_exports
+
 __version__ = "0.1.0"
-
-
-def __getattr__(name: str):
-    """``facerestore.FaceRestorer`` loads the restoration pipeline (torch, dlib) on first use (PEP 562)."""
-    if name == "FaceRestorer":
-        from facerestore.restore.restorer import FaceRestorer
-
-        return FaceRestorer
-    raise AttributeError(f"module 'facerestore' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, {"FaceRestorer": "restore.restorer"})

@@ -15,7 +15,6 @@ from facerestore.restore.detail_enhancement import DetailEnhancementConfig, enha
 from facerestore.restore.exemplar import STD_FLOOR, luma, match_patches, reflect_pad
 from facerestore.restore.exemplar_bank import ExemplarBank, bank_from_folder, synthetic_bank
 from facerestore.restore.guided_filter import box_sum, guided_filter
-from facerestore.synth import render_face
 
 LUMA = np.array([0.299, 0.587, 0.114])
 

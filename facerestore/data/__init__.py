@@ -7,7 +7,7 @@ import :mod:`facerestore.data.prepare`, do not pay for importing torch (about 5 
 """
 from __future__ import annotations
 
-import importlib
+from facerestore.lazy import lazy_exports
 
 _EXPORTS = {
     "FaceDataset": "base", "FaceRecord": "base", "CelebAFaces": "celeba", "FFHQFaces": "ffhq",
@@ -16,13 +16,4 @@ _EXPORTS = {
     "collate_samples": "sample", "sample_rng": "sample", "SyntheticFaces": "synthetic",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

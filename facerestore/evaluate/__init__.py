@@ -6,7 +6,7 @@ not import the methods and metrics.
 """
 from __future__ import annotations
 
-import importlib
+from facerestore.lazy import lazy_exports
 
 _EXPORTS = {
     "BENCHMARKS": "benchmark", "Condition": "benchmark", "EvalData": "benchmark", "fit_identity_pca": "benchmark",
@@ -15,13 +15,4 @@ _EXPORTS = {
     "write_outputs": "tables",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
