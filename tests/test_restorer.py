@@ -209,3 +209,45 @@ def test_importing_facerestore_does_not_load_the_pipeline():
     code = ("import sys, facerestore; assert 'torch' not in sys.modules and 'dlib' not in sys.modules; "
             "facerestore.FaceRestorer; assert 'torch' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _capture_samples(restorer: FaceRestorer) -> list[dict]:
+    samples = []
+    restorer.method.register_forward_pre_hook(lambda module, args: samples.append(dict(args[0])))
+    return samples
+
+
+def test_fsgn_gets_component_masks_from_the_detected_landmarks(detector, astronaut):
+    with pytest.warns(UntrainedWarning):
+        fsgn = FaceRestorer("fsgn", face_size=128, detector=detector, allow_untrained=True)
+    samples = _capture_samples(fsgn)
+    result = fsgn.restore(astronaut)
+    masks = samples[0]["masks"]
+    assert masks.shape == (1, 4, 128, 128) and result.faces[0].restored.shape[:2] == (128, 128)
+    rows = torch.arange(128, dtype=torch.float32)[:, None]
+    centre_row = [float((m * rows).sum() / m.sum()) for m in masks[0]]  # brows, eyes, nose, mouth
+    assert centre_row == sorted(centre_row)  # top to bottom, as on an upright face
+    # The aligned crop puts the eyes where the template has them (Song §3.1 masks follow the landmarks).
+    eyes_template = template_68(128)[36:48, 1].mean()
+    assert abs(centre_row[1] - eyes_template) < 4
+
+
+def test_gfrnet_takes_an_aligned_guide_and_returns_the_warped_guide(detector, astronaut):
+    with pytest.warns(UntrainedWarning):
+        gfrnet = FaceRestorer("gfrnet", detector=detector, allow_untrained=True)
+    with pytest.raises(ConfigError, match="guide"):
+        gfrnet.restore(astronaut)
+    samples = _capture_samples(gfrnet)
+    guide = np.ascontiguousarray(astronaut[:, ::-1])  # the same person, another view
+    result = gfrnet.restore(astronaut, guide=guide, save_warped_guide=True)
+    assert samples[0]["guide"].shape == (1, 3, 256, 256) and samples[0]["lr_up"].shape == (1, 3, 256, 256)
+    face = result.faces[0]
+    assert face.restored.shape[:2] == (256, 256)
+    assert face.warped_guide is not None and face.warped_guide.shape[:2] == (256, 256)
+    # The guide is aligned like the target: the template is symmetric, so the mirrored photo's face aligns to
+    # the mirror image of the target's aligned face (compared on the face, the central half of the crop).
+    target_up = samples[0]["lr_up"][0].mean(0)[64:192, 64:192]
+    aligned_guide = samples[0]["guide"][0].mean(0)[64:192, 64:192]
+    mirrored_error = float((target_up.flip(-1) - aligned_guide).abs().mean())
+    assert mirrored_error < 0.05
+    assert mirrored_error < float((target_up - aligned_guide).abs().mean()) / 2
