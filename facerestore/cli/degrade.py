@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from facerestore.cli.output import prepare_output_folder
 from facerestore.degrade import PRESETS, apply_preset, list_presets
 from facerestore.errors import ImageReadError, ImageWriteError
 from facerestore.io import READ_EXTENSIONS, ensure_not_input, read_image, split_alpha, to_float, write_image
@@ -85,12 +86,7 @@ def _degrade_one(path: Path, key: str, args: argparse.Namespace, options: dict) 
 
 def run(args: argparse.Namespace) -> int:
     inputs = _list_inputs(args.input, args.output)
-    if args.output.exists() and not args.output.is_dir():
-        raise ImageWriteError("output must be a folder", args.output)
-    args.output.mkdir(parents=True, exist_ok=True)
-    params_path = args.output / PARAMS_FILE
-    if params_path.exists() and not args.overwrite:
-        raise ImageWriteError("file exists; pass --overwrite to replace it", params_path)
+    params_path = prepare_output_folder(args.output, PARAMS_FILE, args.overwrite)
     options = {} if args.scale is None else {"scales": tuple(args.scale)}
     failures = 0
     with open(params_path, "w", encoding="utf-8") as log:

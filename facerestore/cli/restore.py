@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from facerestore.cli.output import prepare_output_folder
 from facerestore.errors import ImageReadError, ImageWriteError
 from facerestore.io import READ_EXTENSIONS
 from facerestore.io.atomic import write_bytes_atomic
@@ -102,12 +103,7 @@ def _record(path: Path, result: RestoreResult, written: dict) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     inputs = list_inputs(args.input, args.output)
-    if args.output.exists() and not args.output.is_dir():
-        raise ImageWriteError("output must be a folder", args.output)
-    args.output.mkdir(parents=True, exist_ok=True)
-    report_path = args.output / REPORT_FILE
-    if report_path.exists() and not args.overwrite:
-        raise ImageWriteError("file exists; pass --overwrite to replace it", report_path)
+    report_path = prepare_output_folder(args.output, REPORT_FILE, args.overwrite)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         restorer = FaceRestorer(args.method, args.weights, device=args.device, scale=args.scale,
