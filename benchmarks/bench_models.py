@@ -24,9 +24,9 @@ import math
 import os
 import sys
 
-# Idle OpenMP threads sleep instead of spinning: on a shared machine (load above the core count) spinning
-# threads wait for descheduled siblings and a 5 ms forward takes hundreds. Must precede importing torch.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP's wait policy is left to the environment (reported with the results): spinning threads (the
+# default) are fastest on an idle machine; on a shared one (load above the core count) they wait for
+# descheduled siblings, and OMP_WAIT_POLICY=PASSIVE is the better choice there.
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -316,6 +316,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=4.0, help="seconds of timed calls per measurement")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--exact-memory", action="store_true",
+                        help="serve every allocation > 64 KiB by mmap so that peak memory is exact and repeatable "
+                             "(slows the timings: every intermediate tensor is then mapped and faulted in anew)")
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {', '.join(QUICK)}, batch 1, 3 repeats")
     args = parser.parse_args()
     models = list(QUICK) if args.quick else args.models.split(",")
@@ -325,7 +328,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown models {unknown}; choose from {', '.join(CASES)}")
     torch.set_num_threads(args.threads)
-    return_freed_memory_to_os()
+    if args.exact_memory:
+        return_freed_memory_to_os()
     load_before = os.getloadavg()
     peaks = machine_peaks(repeats)
     rows = []
@@ -334,7 +338,8 @@ def main() -> None:
         print(f"done {name}", file=sys.stderr, flush=True)
     load_after = os.getloadavg()
     header = (f"{datetime.date.today()}, torch {torch.__version__}, {args.threads} threads, "
-              f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, median of ≤{repeats} after 1 warm-up; "
+              f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}, "
+              f"{'exact (mmap) memory' if args.exact_memory else 'default malloc'}, median of ≤{repeats} after 1 warm-up; "
               f"load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after")
     print(header + "\n\n" + markdown(rows, peaks))
     if args.json:
