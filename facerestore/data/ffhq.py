@@ -10,7 +10,7 @@ from typing import Literal
 
 from facerestore.data.base import FaceDataset, FaceRecord
 from facerestore.data.formats import find_file, list_images, read_ffhq_metadata
-from facerestore.data.photos import LandmarkCache, load_rgb, rescale_points, resize_face
+from facerestore.data.photos import LandmarkCache, aligned_face_landmarks, load_rgb, resize_face
 from facerestore.errors import ConfigError
 from facerestore.face.detect import FaceDetector
 
@@ -55,9 +55,7 @@ class FFHQFaces(FaceDataset):
         hr = resize_face(image, self.size, path)
         landmarks = None
         if self.wants_landmarks():
-            if path.name in self.landmarks:
-                factor = self.size / image.shape[0]
-                landmarks = rescale_points(self.landmarks[path.name], (factor, factor))
-            else:
-                landmarks = self.cache.get(f"ffhq_{self.size}/{path.relative_to(self.root).as_posix()}", hr, path)
+            landmarks = aligned_face_landmarks(
+                self.landmarks.get(path.name), image.shape[0], hr, self.size, self.cache,
+                f"ffhq_{self.size}/{path.relative_to(self.root).as_posix()}", path)
         return FaceRecord(hr, landmarks)

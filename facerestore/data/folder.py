@@ -11,7 +11,7 @@ import numpy as np
 
 from facerestore.data.base import FaceDataset, FaceRecord
 from facerestore.data.formats import check_parsing, landmark_candidates, list_images, parsing_path, read_landmarks
-from facerestore.data.photos import LandmarkCache, load_rgb, rescale_points, resize_face
+from facerestore.data.photos import LandmarkCache, aligned_face_landmarks, load_rgb, resize_face
 from facerestore.errors import ImageReadError
 from facerestore.face.detect import FaceDetector
 from facerestore.io import READ_EXTENSIONS, read_image
@@ -50,7 +50,6 @@ class FolderFaces(FaceDataset):
         path = self.files[index]
         image = load_rgb(path)
         hr = resize_face(image, self.size, path)
-        factor = self.size / image.shape[0]
         parsing = None
         if self.wants_parsing() and parsing_path(path).is_file():
             labels, _ = read_image(parsing_path(path))
@@ -58,9 +57,7 @@ class FolderFaces(FaceDataset):
         landmarks = None
         if self.wants_landmarks(parsing is not None):
             landmark_file = next((p for p in landmark_candidates(path) if p.is_file()), None)
-            if landmark_file is not None:
-                landmarks = rescale_points(read_landmarks(landmark_file), (factor, factor))
-            else:
-                key = f"{self.size}/{path.relative_to(self.root).as_posix()}"
-                landmarks = self.cache.get(key, hr, path)
+            landmarks = aligned_face_landmarks(
+                None if landmark_file is None else read_landmarks(landmark_file), image.shape[0], hr, self.size,
+                self.cache, f"{self.size}/{path.relative_to(self.root).as_posix()}", path)
         return FaceRecord(hr, landmarks, parsing)
