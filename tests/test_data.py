@@ -397,3 +397,29 @@ def test_identity_folders_pair_each_target_with_the_frontal_open_eyed_guide(tmp_
     np.testing.assert_array_equal(sample["guide"].permute(1, 2, 0).numpy(), bob_guide)
     np.testing.assert_allclose(sample["guide_landmarks"].numpy(), np.load(root / "bob" / "1.npy"), atol=1e-5)
 
+
+
+def test_crop_takes_one_window_of_every_hr_and_lr_sized_key():
+    from facerestore.data.sample import build_sample, crop_sample
+
+    face = render_face(0, 3, 128)
+    keys = ["hr", "lr", "lr_up", "masks", "parsing_skin"]
+    sample = build_sample(face.image, face.landmarks, face.parsing, keys, "fish_x4", np.random.default_rng(0))
+    patch = crop_sample(sample, 32, np.random.default_rng(1))
+    assert patch["hr"].shape == (3, 32, 32) and patch["lr_up"].shape == (3, 32, 32)
+    assert patch["masks"].shape == (4, 32, 32)
+    assert patch["lr"].shape == (3, 8, 8) and patch["parsing_skin"].shape == (3, 8, 8)
+    # The window is the same everywhere: find it in hr, check the LR window sits at its corner / 4.
+    hr = sample["hr"]
+    hits = [(t, l) for t in range(0, 97, 4) for l in range(0, 97, 4)
+            if torch.equal(hr[:, t:t + 32, l:l + 32], patch["hr"])]
+    assert len(hits) == 1
+    top, left = hits[0]
+    assert torch.equal(patch["lr"], sample["lr"][:, top // 4:top // 4 + 8, left // 4:left // 4 + 8])
+    assert torch.equal(patch["masks"], sample["masks"][:, top:top + 32, left:left + 32])
+    with pytest.raises(ConfigError, match="multiple of the scale"):
+        crop_sample(sample, 30, np.random.default_rng(1))
+    landmarks = build_sample(face.image, face.landmarks, face.parsing, ["hr", "landmarks"], None,
+                             np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="landmarks"):
+        crop_sample(landmarks, 32, np.random.default_rng(1))

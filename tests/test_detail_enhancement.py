@@ -11,10 +11,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 from facerestore.cli import main
 from facerestore.errors import ConfigError, ImageReadError, ImageWriteError
 from skimage.metrics import peak_signal_noise_ratio as psnr
+from facerestore.restore import exemplar
 from facerestore.restore.detail_enhancement import DetailEnhancementConfig, enhance_details
 from facerestore.restore.exemplar import STD_FLOOR, luma, match_patches, reflect_pad
 from facerestore.restore.exemplar_bank import ExemplarBank, bank_from_folder, synthetic_bank
-from facerestore.restore.guided_filter import box_sum, guided_filter
+from facerestore.restore.guided_filter import Workspace, box_sum, guided_filter, window_sum
 
 LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -95,6 +96,21 @@ def test_box_sum_matches_sliding_window_sums(rng):
         np.testing.assert_allclose(box_sum(torch.from_numpy(x), h, w).numpy(), expected, atol=1e-12)
 
 
+def test_window_sums_in_a_reused_workspace_match_sliding_window_sums(rng):
+    work = Workspace()
+    for shape in [(2, 13, 17), (3, 40, 9)]:            # the second call reuses (and grows) the buffers
+        x = torch.from_numpy(rng.random(shape))
+        for size in range(1, 10):
+            for dim in (-1, -2):
+                expected = sliding_window_view(x.numpy(), size, axis=dim).sum(axis=-1)
+                got = window_sum(x, size, dim, workspace=work, tag="t")
+                np.testing.assert_allclose(got.numpy(), expected, atol=1e-12)
+        out = torch.empty(shape[0], shape[1] - 7, shape[2] - 4, dtype=x.dtype)
+        assert box_sum(x, 8, 5, out=out, workspace=work) is out
+        expected = sliding_window_view(x.numpy(), (8, 5), axis=(1, 2)).sum(axis=(-2, -1))
+        np.testing.assert_allclose(out.numpy(), expected, atol=1e-12)
+
+
 def test_reflect_pad_matches_numpy_including_pads_wider_than_the_image(rng):
     x = rng.random((4, 5))
     for before, after in [(0, 0), (2, 1), (7, 9)]:
@@ -132,6 +148,18 @@ def test_enhancement_equals_per_pixel_reference(rng, cfg):
                             patch=cfg.patch_size, radius=cfg.search_radius, k=cfg.num_candidates,
                             alpha=cfg.alpha)
     assert all(set(matches.exemplar[:, y, x].tolist()) == chosen[y, x] for y, x in chosen)
+
+
+def test_chunking_of_exemplars_pixels_and_top_k_merges_does_not_change_the_result(rng, monkeypatch):
+    cfg = DetailEnhancementConfig(patch_size=6, num_candidates=3, search_radius=1)
+    pixels = torch.from_numpy(rng.integers(0, 256, (9, 24, 20, 3), dtype=np.uint8))
+    base = torch.from_numpy(rng.random((3, 24, 20)))
+    whole = enhance_details(base, pixels, cfg)           # one exemplar chunk, one regression chunk
+    monkeypatch.setattr(exemplar, "_PLANE_ELEMENTS", 1)   # one exemplar per chunk
+    monkeypatch.setattr(exemplar, "_MERGE_ROWS", 2)       # a top-K merge every few exemplars
+    monkeypatch.setattr(exemplar, "_REGRESSION_PIXELS", 1)  # one image row per regression chunk
+    chunked = enhance_details(base, pixels, cfg)
+    np.testing.assert_allclose(chunked.output.numpy(), whole.output.numpy(), atol=1e-10)
 
 
 def test_uint8_exemplars_give_the_same_result_as_their_float_values(rng):

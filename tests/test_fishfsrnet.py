@@ -287,3 +287,18 @@ def test_eval_output_is_deterministic():
     lr = torch.rand(1, 3, 4, 4)
     with torch.inference_mode():
         assert torch.equal(model(lr, lr), model(lr, lr))
+
+
+def test_residual_quick_variant_starts_from_matlab_bicubic_and_width_is_an_option():
+    from facerestore.degrade import imresize_torch
+    from facerestore.methods import build_method
+
+    torch.manual_seed(0)
+    method = build_method("fishfsrnet", scale=4, channels=8, residual=True).eval()
+    assert method.net.head.out_channels == 8
+    lr = torch.rand(2, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(method.restore({"lr": lr}), imresize_torch(lr, scale=4), atol=0)
+    plain = build_method("fishfsrnet", scale=4, channels=8).eval()
+    with torch.no_grad():
+        assert not torch.allclose(plain.restore({"lr": lr}), imresize_torch(lr, scale=4), atol=1e-2)

@@ -17,6 +17,7 @@ CASES = {
     "srresnet": ({"scale": 4, "num_blocks": 1, "channels": 8}, 32, 8),
     "sparnet": ({"variant": "sparnet_light_attn3d"}, 128, 32),
     "fsgn": ({}, 32, 8),
+    "song": ({"detail_enhancement": False}, 32, 8),   # with its exemplar bank: tests/test_song_method.py
     "fishfsrnet": ({"scale": 4}, 128, 32),
     "ufvnet": ({}, 128, 13),
     "gfrnet": ({}, 256, 64),

@@ -123,7 +123,7 @@ def test_anchor_generators_are_sparnet_light_sharing_the_encoders():
         generator = model.generator(index)
         assert count_parameters(generator) == SPARNET_LIGHT_ATTN3D_PARAMS
         assert {id(p) for p in generator.parameters()} <= shared
-        assert generator[0] is model.encoders[index]
+        assert generator.encoder is model.encoders[index] and generator.decoder is model.anchor_decoders[index]
     with torch.inference_mode():
         assert model.generator(1).eval()(_lr(64)).shape == (1, 3, 64, 64)
 
@@ -143,3 +143,20 @@ def test_integrated_training_steps_reduce_eq13_loss():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+
+
+def test_width_scales_every_channel_and_residual_starts_from_the_bicubic_input():
+    torch.manual_seed(0)
+    full, narrow = build_model("sparnet_light_attn3d"), build_model("sparnet_light_attn3d", width=0.25)
+    assert count_parameters(full) == SPARNET_LIGHT_ATTN3D_PARAMS  # width 1 is the paper's network
+    assert narrow.encoder.out_channels == 32 and narrow.decoder.tail.in_channels == 8
+    assert count_parameters(narrow) < count_parameters(full) / 10
+    net = build_model("ufvnet", width=0.25, residual=True).eval()
+    lr = _lr(16, batch=2)
+    with torch.no_grad():
+        assert torch.equal(net(lr), upscale(lr))  # zero-initialised tails
+        assert torch.equal(net.generator(0)(upscale(lr)), upscale(lr))
+    plain = build_model("ufvnet", width=0.25).eval()
+    with torch.no_grad():
+        assert not torch.allclose(plain(lr), upscale(lr), atol=1e-3)
+

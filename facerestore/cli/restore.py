@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from facerestore.cli.eval import parse_options
 from facerestore.cli.output import prepare_output_folder
 from facerestore.errors import ImageReadError, ImageWriteError
 from facerestore.io import READ_EXTENSIONS
@@ -44,6 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="run a method without weights file on its random weights (testing, timing)")
     parser.add_argument("--scale", type=float, help="background upscale factor (default: the method's, else 2)")
     parser.add_argument("--guide", type=Path, help="reference photo of the same person (gfrnet)")
+    parser.add_argument("--option", action="append", default=[], metavar="K=V",
+                        help="method option (YAML value), e.g. channels=8 for weights of a quick recipe; repeatable")
+    parser.add_argument("--exemplars", type=Path, metavar="BANK",
+                        help="exemplar bank .npz of aligned HR faces (song; `facerestore exemplars build`)")
     parser.add_argument("--save-warped-guide", action="store_true", help="also write GFRNet's warped guide")
     parser.add_argument("--face-size", type=int, help="HR face size for methods without a fixed one")
     parser.add_argument("--only-center-face", action="store_true", help="restore only the face nearest the centre")
@@ -110,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
                                 face_size=args.face_size, aligned=args.aligned,
                                 only_center_face=args.only_center_face, batch_size=args.batch,
                                 background=args.background, precision=args.precision,
-                                allow_untrained=args.allow_untrained)
+                                allow_untrained=args.allow_untrained,
+                                **({} if args.exemplars is None else {"bank": args.exemplars}),
+                                **parse_options(args.option))
     notes = [str(w.message) for w in caught]
     for note in notes:
         print(f"facerestore restore: warning: {note}", file=sys.stderr)

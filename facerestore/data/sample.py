@@ -166,6 +166,36 @@ def build_sample(
     return sample
 
 
+_UNCROPPABLE = frozenset({"landmarks", "guide", "guide_landmarks"})
+
+
+def crop_sample(sample: dict, size: int, rng: np.random.Generator) -> dict:
+    """A random ``size``×``size`` window of an HR-sized sample (training patches, as BasicSR's ``gt_size``).
+
+    HR-sized images (``hr``, ``lr_up``, ``masks``, ``face_mask``, ``hr_blur``, ``parsing``) take the window;
+    LR-sized ones (``lr``, ``parsing_skin``) the matching window divided by the scale, so the corner is drawn
+    on the LR grid. Points (landmarks, the guide) cannot be cropped: asking for them is an error.
+    """
+    asked = _UNCROPPABLE & set(sample)
+    if asked:
+        raise ConfigError(f"data.crop cannot crop the keys {sorted(asked)}: train on whole faces")
+    height, width = sample["hr"].shape[-2:]
+    lr = sample.get("lr")
+    factor = height // lr.shape[-2] if lr is not None else 1
+    if size > min(height, width) or size % factor:
+        raise ConfigError(f"data.crop {size} must be at most the HR size {height} and a multiple of the scale {factor}")
+    top = int(rng.integers(0, (height - size) // factor + 1)) * factor
+    left = int(rng.integers(0, (width - size) // factor + 1)) * factor
+    out = {}
+    for key, value in sample.items():
+        if isinstance(value, torch.Tensor) and value.dim() >= 2 and value.shape[-2:] == (height, width):
+            value = value[..., top:top + size, left:left + size]
+        elif isinstance(value, torch.Tensor) and value.dim() >= 2 and value.shape[-2] * factor == height:
+            value = value[..., top // factor:(top + size) // factor, left // factor:(left + size) // factor]
+        out[key] = value.contiguous() if isinstance(value, torch.Tensor) else value
+    return out
+
+
 def collate_samples(batch: Sequence[dict]) -> dict:
     """``DataLoader`` collate: stacks every tensor key, keeps ``degradation`` as a list of dicts.
 

@@ -70,9 +70,10 @@ class SPARNetMethod(Method):
     name = "sparnet"
     requires = frozenset({"lr_up"})
 
-    def __init__(self, variant: str = "sparnet", hr_size: int = 128, scale: float | None = None):
+    def __init__(self, variant: str = "sparnet", hr_size: int = 128, scale: float | None = None, width: float = 1.0,
+                 residual: bool = False):
         super().__init__(hr_size=hr_size, scale=scale)
-        self.net = build_model(variant)
+        self.net = build_model(variant, width=width, residual=residual)
 
     def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return from_signed(self.net(to_signed(sample["lr_up"])))

@@ -6,23 +6,32 @@ from collections.abc import Mapping
 
 import torch
 
+from facerestore.degrade import imresize_torch
 from facerestore.methods.base import Method, register_method
 from facerestore.models import build_model
 
 
 @register_method
 class FishFSRNetMethod(Method):
+    """ParsingNet + FishFSRNet. ``residual`` (not in the paper, which has no global skip; CPU quick recipes only)
+    adds the MATLAB-bicubic upsampled LR face to the output, the reconstruction conv initialised to zero."""
+
     name = "fishfsrnet"
     requires = frozenset({"lr"})
 
-    def __init__(self, scale: int = 8, hr_size: int = 128, **options):
+    def __init__(self, scale: int = 8, hr_size: int = 128, residual: bool = False, **options):
         super().__init__(hr_size=hr_size, scale=scale)
         self.parsing = build_model("parsingnet")
         self.net = build_model("fishfsrnet", scale=scale, **options)
+        self.residual = residual
+        if residual:
+            torch.nn.init.zeros_(self.net.reconstruction.weight)
+            torch.nn.init.zeros_(self.net.reconstruction.bias)
 
     def predict_parsing(self, lr: torch.Tensor) -> torch.Tensor:
         return self.parsing(lr)
 
     def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
         lr = sample["lr"]
-        return self.net(lr, self.predict_parsing(lr) if self.net.parsing_branch else None)
+        out = self.net(lr, self.predict_parsing(lr) if self.net.parsing_branch else None)
+        return out + imresize_torch(lr, scale=self.scale) if self.residual else out

@@ -325,10 +325,10 @@ class FishFSRNet(nn.Module):
 
 @register_model("fishfsrnet")
 def build_fishfsrnet(scale: int = 8, compat: str = "paper", msrb: bool = True, spatial_attention: bool = True,
-                     channel_attention: bool = True, parsing_branch: bool = True) -> FishFSRNet:
+                     channel_attention: bool = True, parsing_branch: bool = True, channels: int = 64) -> FishFSRNet:
     """FishFSRNet §III-B; x8 paper 8,398,915 parameters, official layouts 8,423,683 (x8) / 4,948,419 (x4)."""
     return FishFSRNet(scale=scale, compat=compat, msrb=msrb, spatial_attention=spatial_attention,
-                      channel_attention=channel_attention, parsing_branch=parsing_branch)
+                      channel_attention=channel_attention, parsing_branch=parsing_branch, channels=channels)
 
 
 def _rules(*pairs: tuple[str, str]) -> PrefixRules:

@@ -47,6 +47,11 @@ UP_CHANNELS = (128, 128, 64, 32)
 HOURGLASS_CHANNELS = 64
 
 
+def scaled(channels: int, width: float) -> int:
+    """``channels`` × ``width`` rounded, at least 1 (the ``width`` option of the reduced quick-recipe nets)."""
+    return max(1, round(channels * width))
+
+
 def conv3x3(c_in: int, c_out: int, stride: int = 1, bias: bool = True) -> nn.Conv2d:
     """Reflection-padded 3×3 convolution (official ``ConvLayer``)."""
     return nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, padding_mode="reflect", bias=bias)
@@ -98,7 +103,8 @@ class FaceAttentionUnit(nn.Module):
 
     bn_folds = (("conv1", "norm1"), ("conv2", "norm2"))  # the pre-activation BN is not foldable
 
-    def __init__(self, c_in: int, c_out: int, scale: str, hourglass_depth: int, attention: str):
+    def __init__(self, c_in: int, c_out: int, scale: str, hourglass_depth: int, attention: str,
+                 hourglass_channels: int = HOURGLASS_CHANNELS):
         super().__init__()
         if scale not in ("none", "down", "up"):
             raise ValueError(f"FAU scale must be 'none', 'down' or 'up', got {scale!r}")
@@ -112,7 +118,8 @@ class FaceAttentionUnit(nn.Module):
         self.norm1 = nn.BatchNorm2d(c_out)
         self.conv2 = conv3x3(c_out, c_out, stride, bias=False)
         self.norm2 = nn.BatchNorm2d(c_out)
-        self.attention = AttentionHourglass(hourglass_depth, c_out, c_out if attention == "spar3d" else 1)
+        self.attention = AttentionHourglass(hourglass_depth, c_out, c_out if attention == "spar3d" else 1,
+                                            hourglass_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = F.leaky_relu(self.pre_norm(x), NEGATIVE_SLOPE, inplace=True)
@@ -126,16 +133,19 @@ class FaceAttentionUnit(nn.Module):
 
 
 class SPARNetEncoder(nn.Module):
-    """First conv + 3 downsampling FAUs: N×3×H×W → N×128×H/8×W/8 (UFVNet's "anchor encoder")."""
+    """First conv + 3 downsampling FAUs: N×3×H×W → N×``out_channels``×H/8×W/8 (UFVNet's "anchor encoder").
 
-    out_channels = DOWN_CHANNELS[-1]
+    ``width`` scales every channel count (FAUs and hourglasses); 1.0 is the paper's network.
+    """
 
-    def __init__(self, attention: str):
+    def __init__(self, attention: str, width: float = 1.0):
         super().__init__()
-        self.head = conv3x3(3, DOWN_CHANNELS[0])
+        channels = [scaled(c, width) for c in DOWN_CHANNELS]
+        self.out_channels = channels[-1]
+        self.head = conv3x3(3, channels[0])
         self.down = nn.Sequential(*(
-            FaceAttentionUnit(c_in, c_out, "down", depth, attention)
-            for c_in, c_out, depth in zip(DOWN_CHANNELS, DOWN_CHANNELS[1:], DOWN_DEPTHS)
+            FaceAttentionUnit(c_in, c_out, "down", depth, attention, scaled(HOURGLASS_CHANNELS, width))
+            for c_in, c_out, depth in zip(channels, channels[1:], DOWN_DEPTHS)
         ))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -143,46 +153,72 @@ class SPARNetEncoder(nn.Module):
 
 
 class SPARNetDecoder(nn.Module):
-    """``body_blocks`` FAUs at H/8 (the first one maps ``in_channels`` → 128), 3 upsampling FAUs, 3×3 conv → 3."""
+    """``body_blocks`` FAUs at H/8 (the first one maps ``in_channels`` → 128·width), 3 upsampling FAUs, conv → 3."""
 
-    def __init__(self, body_blocks: int, attention: str, in_channels: int = UP_CHANNELS[0]):
+    def __init__(self, body_blocks: int, attention: str, in_channels: int | None = None, width: float = 1.0):
         super().__init__()
+        channels = [scaled(c, width) for c in UP_CHANNELS]
+        hourglass = scaled(HOURGLASS_CHANNELS, width)
+        in_channels = channels[0] if in_channels is None else in_channels
         self.body = nn.Sequential(*(
-            FaceAttentionUnit(in_channels if i == 0 else UP_CHANNELS[0], UP_CHANNELS[0], "none", BODY_DEPTH, attention)
+            FaceAttentionUnit(in_channels if i == 0 else channels[0], channels[0], "none", BODY_DEPTH, attention,
+                              hourglass)
             for i in range(body_blocks)
         ))
         self.up = nn.Sequential(*(
-            FaceAttentionUnit(c_in, c_out, "up", depth, attention)
-            for c_in, c_out, depth in zip(UP_CHANNELS, UP_CHANNELS[1:], UP_DEPTHS)
+            FaceAttentionUnit(c_in, c_out, "up", depth, attention, hourglass)
+            for c_in, c_out, depth in zip(channels, channels[1:], UP_DEPTHS)
         ))
-        self.tail = conv3x3(UP_CHANNELS[-1], 3)
+        self.tail = conv3x3(channels[-1], 3)
+
+    def zero_tail_(self) -> None:
+        """Zero the last conv, so that a residual network starts as the identity of its input."""
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.tail(self.up(self.body(features)))
 
 
 class SPARNet(nn.Module):
-    """SPARNet (§III): ``decoder(encoder(x))`` on the bicubic-upsampled LR face in [-1, 1] (N×3×128×128)."""
+    """SPARNet (§III): ``decoder(encoder(x))`` on the bicubic-upsampled LR face in [-1, 1] (N×3×128×128).
 
-    def __init__(self, body_blocks: int = 10, attention: str = "spar"):
+    ``residual`` (not in the paper; CPU quick recipes): ``x + decoder(encoder(x))`` with the last conv
+    initialised to zero, so training starts from the bicubic image.
+    """
+
+    def __init__(self, body_blocks: int = 10, attention: str = "spar", width: float = 1.0, residual: bool = False):
         super().__init__()
-        self.encoder = SPARNetEncoder(attention)
-        self.decoder = SPARNetDecoder(body_blocks, attention)
+        self.encoder = SPARNetEncoder(attention, width)
+        self.decoder = SPARNetDecoder(body_blocks, attention, width=width)
+        self.residual = residual
+        if residual:
+            self.decoder.zero_tail_()
+
+    @classmethod
+    def from_parts(cls, encoder: SPARNetEncoder, decoder: SPARNetDecoder, residual: bool = False) -> "SPARNet":
+        """A SPARNet sharing the given encoder and decoder modules (UFVNet's anchor generators)."""
+        net = nn.Module.__new__(cls)
+        nn.Module.__init__(net)
+        net.encoder, net.decoder, net.residual = encoder, decoder, residual
+        return net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(x))
+        out = self.decoder(self.encoder(x))
+        return x + out if self.residual else out
 
 
 @register_model("sparnet")
-def sparnet() -> SPARNet:
-    """SPARNet (res_depth 10, 1-channel spatial attention): 10,518,867 parameters."""
-    return SPARNet(body_blocks=10, attention="spar")
+def sparnet(width: float = 1.0, residual: bool = False) -> SPARNet:
+    """SPARNet (res_depth 10, 1-channel spatial attention): 10,518,867 parameters at ``width`` 1."""
+    return SPARNet(body_blocks=10, attention="spar", width=width, residual=residual)
 
 
 @register_model("sparnet_light_attn3d")
-def sparnet_light_attn3d() -> SPARNet:
-    """SPARNet-Light-Attn3D (1 body FAU, full-channel attention), UFVNet's anchor generator: 5,242,211 parameters."""
-    return SPARNet(body_blocks=1, attention="spar3d")
+def sparnet_light_attn3d(width: float = 1.0, residual: bool = False) -> SPARNet:
+    """SPARNet-Light-Attn3D (1 body FAU, full-channel attention), UFVNet's anchor generator: 5,242,211 parameters
+    at ``width`` 1."""
+    return SPARNet(body_blocks=1, attention="spar3d", width=width, residual=residual)
 
 
 # ---- official checkpoint names → ours --------------------------------------------------------------------

@@ -49,7 +49,7 @@ from torch import nn
 
 from facerestore.errors import ConfigError
 from facerestore.models.registry import register_model
-from facerestore.models.sparnet import SPARNetDecoder, SPARNetEncoder
+from facerestore.models.sparnet import SPARNet, SPARNetDecoder, SPARNetEncoder, scaled
 
 HR_SIZE = 128
 ATTENTION = "spar3d"  # SPARNet-Light-Attn3D
@@ -88,28 +88,31 @@ def upscale(lr: torch.Tensor, size: int = HR_SIZE) -> torch.Tensor:
 
 
 class WeightRegressor(nn.Module):
-    """AlexNet adapted to 128×128 (§III-B, Fig. 2c): features → 6×6 → classifier (1000) → ``fc`` (K logits)."""
+    """AlexNet adapted to 128×128 (§III-B, Fig. 2c): features → 6×6 → classifier (1000) → ``fc`` (K logits).
 
-    def __init__(self, num_anchors: int):
+    ``width`` scales the conv channels and the two hidden fully connected layers (1.0: AlexNet's layout).
+    """
+
+    def __init__(self, num_anchors: int, width: float = 1.0):
         super().__init__()
+        c1, c2, c3, c4, hidden = (scaled(c, width) for c in (64, 192, 384, 256, 4096))
         self.features = nn.Sequential(
-            nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(inplace=True),
+            nn.Conv2d(3, c1, 11, stride=4, padding=2), nn.ReLU(inplace=True),
             nn.MaxPool2d(5, stride=1),  # AlexNet: 3×3 stride 2 (for 224×224)
-            nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(inplace=True),
+            nn.Conv2d(c1, c2, 5, padding=2), nn.ReLU(inplace=True),
             nn.MaxPool2d(3, stride=2),
-            nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(c3, c4, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(c4, c4, 3, padding=1), nn.ReLU(inplace=True),
             nn.MaxPool2d(3, stride=2),
         )
         self.avgpool = nn.AdaptiveAvgPool2d(6)
         self.classifier = nn.Sequential(
-            nn.Dropout(0.5), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
-            nn.Dropout(0.5), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
-            nn.Linear(4096, 1000),
+            nn.Dropout(0.5), nn.Linear(c4 * 6 * 6, hidden), nn.ReLU(inplace=True),
+            nn.Dropout(0.5), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
+            nn.Linear(hidden, 1000),
         )
         self.fc = nn.Linear(1000, num_anchors)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Anchor logits N×K (softmax of them is W of Eq. 5)."""
         return self.fc(self.classifier(torch.flatten(self.avgpool(self.features(x)), 1)))
@@ -118,7 +121,8 @@ class WeightRegressor(nn.Module):
 class UFVNet(nn.Module):
     """UFVNet (§III, Eq. 5–10); see the module docstring for the structure and the documented choices."""
 
-    def __init__(self, num_anchors: int = 3, weighting: str = "regressor", anchor_decoders: bool = True):
+    def __init__(self, num_anchors: int = 3, weighting: str = "regressor", anchor_decoders: bool = True,
+                 width: float = 1.0, residual: bool = False):
         super().__init__()
         if num_anchors not in ANCHOR_SETS:
             raise ConfigError(f"ufvnet num_anchors must be one of {sorted(ANCHOR_SETS)}, got {num_anchors!r}")
@@ -128,23 +132,27 @@ class UFVNet(nn.Module):
             raise ConfigError("ufvnet with num_anchors=1 (OneSRG) has nothing to weight: use weighting='none'")
         self.anchors = ANCHOR_SETS[num_anchors]
         self.weighting = weighting
-        self.encoders = nn.ModuleList(SPARNetEncoder(ATTENTION) for _ in self.anchors)
+        self.encoders = nn.ModuleList(SPARNetEncoder(ATTENTION, width) for _ in self.anchors)
         self.anchor_decoders = (
-            nn.ModuleList(SPARNetDecoder(body_blocks=1, attention=ATTENTION) for _ in self.anchors)
+            nn.ModuleList(SPARNetDecoder(body_blocks=1, attention=ATTENTION, width=width) for _ in self.anchors)
             if anchor_decoders else None
         )
-        self.regressor = WeightRegressor(num_anchors) if weighting == "regressor" else None
+        self.regressor = WeightRegressor(num_anchors, width) if weighting == "regressor" else None
         self.decoder = SPARNetDecoder(
-            body_blocks=1, attention=ATTENTION, in_channels=num_anchors * SPARNetEncoder.out_channels
+            body_blocks=1, attention=ATTENTION, in_channels=num_anchors * self.encoders[0].out_channels, width=width
         )
+        self.residual = residual
+        if residual:
+            for decoder in [self.decoder, *(self.anchor_decoders or ())]:
+                decoder.zero_tail_()
 
-    def generator(self, index: int) -> nn.Sequential:
+    def generator(self, index: int) -> SPARNet:
         """Anchor SR generator ``index`` (§III-A): a stand-alone SPARNet-Light-Attn3D (its encoder, latent FAU
         and decoder) sharing this model's parameters, for the separate training stage (Eq. 11, 128×128 bicubic
         input in [-1, 1])."""
         if self.anchor_decoders is None:
             raise ConfigError("this UFVNet was built with anchor_decoders=False: it has no anchor generators")
-        return nn.Sequential(self.encoders[index], self.anchor_decoders[index])
+        return SPARNet.from_parts(self.encoders[index], self.anchor_decoders[index], self.residual)
 
     def anchor_weights(
         self, lr_up: torch.Tensor, rate: torch.Tensor | float
@@ -171,7 +179,8 @@ class UFVNet(nn.Module):
         features = torch.cat([
             encoder(lr_up) * weights[:, k, None, None, None] for k, encoder in enumerate(self.encoders)
         ], dim=1)
-        return {"sr": self.decoder(features), "weights": weights, "weight_logits": logits}
+        sr = self.decoder(features)
+        return {"sr": sr + lr_up if self.residual else sr, "weights": weights, "weight_logits": logits}
 
     def forward(self, lr: torch.Tensor, rate: torch.Tensor | float | None = None) -> torch.Tensor:
         """SR face N×3×128×128 in [-1, 1] from the LR face N×3×h×w in [-1, 1] (any h, w)."""
@@ -179,6 +188,11 @@ class UFVNet(nn.Module):
 
 
 @register_model("ufvnet")
-def ufvnet(num_anchors: int = 3, weighting: str = "regressor", anchor_decoders: bool = True) -> UFVNet:
-    """UFVNet (§III) and its Tab. IV ablations (``weighting`` "none" = NW, "formula" = FM; ``num_anchors``)."""
-    return UFVNet(num_anchors=num_anchors, weighting=weighting, anchor_decoders=anchor_decoders)
+def ufvnet(num_anchors: int = 3, weighting: str = "regressor", anchor_decoders: bool = True,
+           width: float = 1.0, residual: bool = False) -> UFVNet:
+    """UFVNet (§III) and its Tab. IV ablations (``weighting`` "none" = NW, "formula" = FM; ``num_anchors``).
+
+    CPU quick-recipe options, not in the paper: ``width`` < 1 scales every channel count; ``residual`` adds
+    the 128×128 bicubic input to the output (tails initialised to zero, so training starts from bicubic)."""
+    return UFVNet(num_anchors=num_anchors, weighting=weighting, anchor_decoders=anchor_decoders, width=width,
+                  residual=residual)

@@ -17,8 +17,9 @@ Multiplying D by ``P²·σ_B(p)`` and dropping ``α·P²·σ_B(p)`` gives
 
 where S is a P×P box sum. Per exemplar and search offset this is two box sums (of B·E and |B-E|,
 by binary doubling) and three fused multiply-adds over all pixels at once; μ_E, σ_E are box sums
-of each exemplar computed once. Eq. 5 is solved for all pixels in one batched call, and the
-patches of Eq. 6 are overlap-averaged with ``fold``.
+of each exemplar computed once; every buffer of that loop is reused (a ``Workspace``). Eq. 5 is solved
+for ≥ 256 pixels (whole image rows) in one batched call, and the patches of Eq. 6 are overlap-averaged with
+``fold``. Measurements: docs/song_detail_enhancement.md.
 """
 from __future__ import annotations
 
@@ -27,13 +28,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from facerestore.restore.guided_filter import box_sum
+from facerestore.restore.guided_filter import Workspace, box_sum
 
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 STD_FLOOR = 1e-3
-_PLANE_ELEMENTS = 1 << 17   # elements per exemplar chunk in the search loop (keeps planes cache-sized)
+_PLANE_ELEMENTS = 1 << 18   # elements per exemplar chunk in the search loop (measured best of 2^14…2^20)
 _MERGE_ROWS = 64            # exemplars pooled before each top-K merge
-_REGRESSION_PIXELS = 4096   # pixels per chunk of the regression
+_REGRESSION_PIXELS = 256    # pixels per chunk of the regression (its gathered patches stay cache-sized)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def match_patches(base_y: torch.Tensor, exemplars: torch.Tensor, *, patch: int, 
     weight_mean = alpha * npx * mean_b
     chunk = max(1, _PLANE_ELEMENTS // base_pad.numel())
     pool = _TopK(k, chunk * (_MERGE_ROWS // chunk + 1), base_y)
+    work = Workspace()
     for start in range(0, exemplars.shape[0], chunk):
         ex_y = luma(to_unit(exemplars[start:start + chunk], base_y.dtype))
         ex_pad = reflect_pad(ex_y, before + radius, after + radius)
@@ -112,20 +114,24 @@ def match_patches(base_y: torch.Tensor, exemplars: torch.Tensor, *, patch: int, 
                                             min=STD_FLOOR ** 2))
         scaled_inv_std = alpha * inv_std_e
         mean_over_std = mean_e * inv_std_e
-        best = offset = None
-        pair = torch.empty((ex_y.shape[0], 2) + base_pad.shape, dtype=base_y.dtype, device=base_y.device)
+        planes = (ex_y.shape[0], height, width)
+        pair = work.get("pair", (ex_y.shape[0], 2) + base_pad.shape, base_y)
+        sums = work.get("sums", (ex_y.shape[0], 2, height, width), base_y)
+        best, dist, closer, offset = (work.get(name, planes, base_y) for name in ("best", "dist", "closer",
+                                                                                    "offset"))
         for o in range(side * side):
             oy, ox = divmod(o, side)
             window = ex_pad[:, oy:oy + base_pad.shape[0], ox:ox + base_pad.shape[1]]
             torch.mul(window, base_pad, out=pair[:, 0])
             torch.sub(window, base_pad, out=pair[:, 1]).abs_()
-            sums = box_sum(pair, patch)
+            box_sum(pair, patch, out=sums, workspace=work)
             at = (slice(None), slice(oy, oy + height), slice(ox, ox + width))
-            dist = sums[:, 1] * weight_sad
-            dist.addcmul_(scaled_inv_std[at], sums[:, 0], value=-1)
-            dist.addcmul_(mean_over_std[at], weight_mean)
-            if best is None:
-                best, offset, closer = dist, torch.zeros_like(dist), torch.empty_like(dist)
+            target = best if o == 0 else dist
+            torch.mul(sums[:, 1], weight_sad, out=target)
+            target.addcmul_(scaled_inv_std[at], sums[:, 0], value=-1)
+            target.addcmul_(mean_over_std[at], weight_mean)
+            if o == 0:
+                offset.zero_()
             else:   # offsets come in increasing order, so max(offset, o·[closer]) is the argmin;
                 torch.lt(dist, best, out=closer)   # strict "<": the first offset wins ties
                 torch.maximum(offset, closer.mul_(o), out=offset)

@@ -21,7 +21,7 @@ from torch.utils.data import Dataset, Sampler
 
 from facerestore import data as data_sources
 from facerestore.data.base import FaceDataset, FaceRecord
-from facerestore.data.sample import build_sample
+from facerestore.data.sample import build_sample, crop_sample
 from facerestore.errors import ConfigError
 
 SOURCES = {"synthetic": "SyntheticFaces", "folder": "FolderFaces", "celeba": "CelebAFaces",
@@ -31,7 +31,7 @@ _EPOCH_STREAM = 0x45504F43
 
 def build_source(spec: Mapping, keys: frozenset[str]) -> FaceDataset:
     """The data set of ``spec`` (see the module docstring) giving ``keys``."""
-    options = {k: v for k, v in spec.items() if k not in ("source", "cache", "batch_size")}
+    options = {k: v for k, v in spec.items() if k not in ("source", "cache", "batch_size", "crop")}
     source = spec.get("source")
     if source not in SOURCES:
         raise ConfigError(f"data source must be one of {sorted(SOURCES)}, got {source!r}")
@@ -45,12 +45,14 @@ class EpochSamples(Dataset):
     """``dataset[(index, epoch)]``: sample ``index`` of ``source`` with epoch-dependent degradation/flip.
 
     ``cache`` keeps the records (HR image, landmarks, parsing) in memory: rendering a synthetic face costs
-    about 40 ms on this machine, more than a small network's step.
+    about 40 ms on this machine, more than a small network's step. ``crop`` trains on random ``crop``×``crop``
+    patches of the degraded sample (:func:`facerestore.data.sample.crop_sample`).
     """
 
-    def __init__(self, source: FaceDataset, cache: bool = False):
+    def __init__(self, source: FaceDataset, cache: bool = False, crop: int | None = None):
         self.source = source
         self.cache: dict[int, FaceRecord] | None = {} if cache else None
+        self.crop = crop
 
     def __len__(self) -> int:
         return len(self.source)
@@ -66,9 +68,10 @@ class EpochSamples(Dataset):
         index, epoch = item
         src, rec = self.source, self._record(index)
         rng = np.random.default_rng([src.seed & 0xFFFFFFFF, epoch, index, _EPOCH_STREAM])
-        return build_sample(rec.hr, rec.landmarks, rec.parsing, src.keys, src.preset, rng,
-                            preset_options=src.preset_options, flip=src.flip, guide=rec.guide,
-                            guide_landmarks=rec.guide_landmarks, identity=rec.identity)
+        sample = build_sample(rec.hr, rec.landmarks, rec.parsing, src.keys, src.preset, rng,
+                              preset_options=src.preset_options, flip=src.flip, guide=rec.guide,
+                              guide_landmarks=rec.guide_landmarks, identity=rec.identity)
+        return sample if self.crop is None else crop_sample(sample, self.crop, rng)
 
 
 def epoch_permutation(length: int, seed: int, stage: int, epoch: int) -> torch.Tensor:
