@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 from torch import nn
 
@@ -74,3 +75,30 @@ def test_batchnorms_that_cannot_be_folded_exactly_are_left():
 def test_fold_switches_the_model_to_eval_mode():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).train()
     assert not fold_batchnorm(model).training
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("size", [1, 2, 4, 8])
+def test_matmul_conv_equals_the_convolution_on_few_pixels(transposed, size):
+    from facerestore.models.inference import MatmulConv
+
+    torch.manual_seed(0)
+    conv = (nn.ConvTranspose2d if transposed else nn.Conv2d)(32, 16, 4, stride=2, padding=1).eval()
+    x = torch.randn(3, 32, size, size) if transposed or size > 1 else torch.randn(3, 32, 2, 2)
+    with torch.inference_mode():
+        assert torch.allclose(MatmulConv(conv)(x), conv(x), atol=1e-5)
+
+
+def test_matmul_conv_wraps_only_weight_heavy_convolutions_and_keeps_their_weights():
+    from facerestore.models.inference import MATMUL_MAX_PIXELS, MatmulConv, use_matmul_convs
+
+    model = nn.Sequential(nn.Conv2d(256, 256, 4, 2, 1), nn.Conv2d(8, 8, 3, padding=1),
+                          nn.Conv2d(256, 256, 3, padding=1, padding_mode="reflect"))
+    weight = model[0].weight
+    use_matmul_convs(model)
+    assert isinstance(model[0], MatmulConv) and model[0].conv.weight is weight
+    assert isinstance(model[1], nn.Conv2d) and isinstance(model[2], nn.Conv2d)  # small; reflection padding
+    big = torch.randn(1, 256, 64, 64)  # 32×32 output pixels > MATMUL_MAX_PIXELS: the convolution itself
+    assert 32 * 32 > MATMUL_MAX_PIXELS
+    with torch.inference_mode():
+        assert torch.equal(model[0](big), model[0].conv(big))

@@ -46,7 +46,12 @@ class SRCNN(nn.Module):
 
 
 class VDSR(nn.Module):
-    """VDSR (Kim et al., CVPR 2016): 20 3×3 convolutions of 64 channels, residual on ``lr_up``; 668,227 parameters."""
+    """VDSR (Kim et al., CVPR 2016): 20 3×3 convolutions of 64 channels, residual on ``lr_up``; 668,227 parameters.
+
+    Weights initialised as in the paper's training setup (He et al.'s method: normal, std sqrt(2 / fan_in)), biases
+    zero: PyTorch's default initialisation shrinks the signal through the 19 ReLU layers and the residual
+    branch then barely trains.
+    """
 
     def __init__(self, depth: int = 20, channels: int = 64):
         super().__init__()
@@ -55,6 +60,10 @@ class VDSR(nn.Module):
             layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True)]
         layers.append(nn.Conv2d(channels, 3, 3, padding=1))
         self.body = nn.Sequential(*layers)
+        for layer in self.body:
+            if isinstance(layer, nn.Conv2d):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
 
     def forward(self, lr_up: torch.Tensor) -> torch.Tensor:
         return lr_up + self.body(lr_up)

@@ -69,12 +69,75 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return model
 
 
+MATMUL_MAX_PIXELS = 256  # output pixels per image up to which a weight-heavy conv runs as a matrix product
+MATMUL_MIN_WEIGHTS = 1 << 20
+
+
+class MatmulConv(nn.Module):
+    """Inference form of a weight-heavy convolution on few pixels: one matrix product with the weight tensor
+    viewed as a matrix (no copy), ``W · unfold(x)`` for a Conv2d and ``fold(Wᵀ · x)`` for a ConvTranspose2d;
+    the wrapped convolution itself on inputs giving more than :data:`MATMUL_MAX_PIXELS` output pixels.
+
+    oneDNN lays a convolution's weights out anew on every call. For layers with millions of weights and a
+    handful of pixels (GFRNet's and Yun & Park's 512/1024-channel 4×4 layers at 16×16 … 1×1) that copy
+    dominates, and the fp32 matrix product is 2–4× faster on this CPU (docs/models.md). Same arithmetic, sums
+    in another order: outputs equal to the convolution's to float rounding. Weights stored in bf16
+    (:func:`cast_weights`) keep the convolution, which was faster than a bf16 matrix product here.
+    """
+
+    def __init__(self, conv: nn.Conv2d | nn.ConvTranspose2d):
+        super().__init__()
+        self.conv = conv
+        self.transposed = isinstance(conv, nn.ConvTranspose2d)
+
+    @staticmethod
+    def applies_to(module: nn.Module) -> bool:
+        if not isinstance(module, _CONVS) or module.groups != 1 or module.weight.numel() < MATMUL_MIN_WEIGHTS:
+            return False
+        if isinstance(module, nn.ConvTranspose2d):
+            return not any(module.output_padding)
+        return module.padding_mode == "zeros" and not isinstance(module.padding, str)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv = self.conv
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = conv.kernel_size, conv.stride, conv.padding, conv.dilation
+        n, _, h, w = x.shape
+        if self.transposed:
+            out_h = (h - 1) * sh - 2 * ph + dh * (kh - 1) + 1
+            out_w = (w - 1) * sw - 2 * pw + dw * (kw - 1) + 1
+        else:
+            out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+            out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        weight = conv.weight
+        if out_h * out_w > MATMUL_MAX_PIXELS or weight.dtype != torch.float32:
+            return conv(x)
+        if self.transposed:  # weight in × out × kh × kw
+            cols = torch.matmul(weight.flatten(1).t(), x.flatten(2))
+            out = nn.functional.fold(cols, (out_h, out_w), (kh, kw), (dh, dw), (ph, pw), (sh, sw))
+        else:  # weight out × in × kh × kw
+            cols = nn.functional.unfold(x, (kh, kw), (dh, dw), (ph, pw), (sh, sw))
+            out = torch.matmul(weight.flatten(1), cols).view(n, -1, out_h, out_w)
+        return out if conv.bias is None else out + conv.bias.to(out.dtype).view(1, -1, 1, 1)
+
+
+def use_matmul_convs(model: nn.Module) -> nn.Module:
+    """Wrap every convolution :meth:`MatmulConv.applies_to` in a :class:`MatmulConv`, in place; returns ``model``.
+    The wrapped weights are the same tensors (``cast_weights`` and state dicts keep working, under ``conv.``)."""
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if MatmulConv.applies_to(child):
+                setattr(module, name, MatmulConv(child))
+    return model
+
+
 def prepare_for_inference(model: nn.Module, channels_last: bool = False) -> nn.Module:
-    """Eval mode, BatchNorm folded, gradients off and optionally channels_last weights, in place; returns ``model``.
+    """Eval mode, BatchNorm folded, gradients off, weight-heavy convolutions on few pixels as matrix products
+    (:class:`MatmulConv`) and optionally channels_last weights, in place; returns ``model``.
 
     Run the prepared model under ``torch.inference_mode()`` (with inputs in channels_last when asked).
     """
     fold_batchnorm(model)
+    use_matmul_convs(model)
     model.requires_grad_(False)
     if channels_last:
         model.to(memory_format=torch.channels_last)

@@ -20,6 +20,11 @@ Generator G: N×3×32×32 blurred LR face in [-1, 1] → 256×256 sharp and blur
 Total **58,295,494** parameters (57,835,846 without the upscaler: ``upscaler=False`` is Model 1 of
 Table 2, whose input is the bicubic-upsampled 256×256 face). No dropout (not in the paper).
 
+**Width** (ours, for CPU-sized recipes): ``channels`` (64 in the paper) is the upscaler width and the
+first encoder width; the encoder widths are ``channels × (1, 2, 4, 8, 8, 8, 8, 8)`` and the decoders
+mirror them, so ``channels=64`` is the paper's network and smaller values are the same architecture
+thinner.
+
 **"w/ N" variant** (§4.5, "Gaussian random noise after every convolution layer"): ``noise=True`` adds
 N×1×h×w Gaussian noise (std ``noise_std``, a choice: the paper gives none; broadcast over channels as in
 StyleGAN [14], which the paper cites) after every feature-producing convolution (after its BatchNorm,
@@ -42,8 +47,8 @@ from facerestore.models.pix2pix import decoder_blocks, encoder_blocks, init_pix2
 from facerestore.models.registry import register_model
 
 UPSCALE_STEPS = 3
-UPSCALER_CHANNELS = 64
-ENCODER_WIDTHS = (64, 128, 256, 512, 512, 512, 512, 512)
+PAPER_CHANNELS = 64
+ENCODER_MULTIPLIERS = (1, 2, 4, 8, 8, 8, 8, 8)  # × channels: 64-128-256-512-512-512-512-512 in the paper
 SHARED_LEVELS = 4  # the upper decoder branches from the 4th encoder feature (16×16)
 
 
@@ -52,11 +57,12 @@ def _add_noise(y: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
 
 
 class Upscaler(nn.Module):
-    """Five-layer CNN of §3.2: ×8 sub-pixel upscaling to the "feature image" I_{LR_f}; 459,648 parameters."""
+    """Five-layer CNN of §3.2: ×8 sub-pixel upscaling to the "feature image" I_{LR_f}; 459,648 parameters
+    at the paper's ``channels=64``."""
 
-    def __init__(self):
+    def __init__(self, channels: int = PAPER_CHANNELS):
         super().__init__()
-        c = UPSCALER_CHANNELS
+        c = channels
         self.head = nn.Conv2d(3, c, 9, padding=4, bias=False)
         self.steps = nn.ModuleList(nn.Conv2d(c, 4 * c, 3, padding=1, bias=False) for _ in range(UPSCALE_STEPS))
         self.shuffle = nn.PixelShuffle(2)
@@ -83,10 +89,13 @@ class YunParkOutput(NamedTuple):
 class YunParkGenerator(nn.Module):
     """Generator G of §3.2 (Fig. 2); 58,295,494 parameters with the upscaler."""
 
-    def __init__(self, upscaler: bool = True, noise: bool = False, noise_std: float = 0.1):
+    def __init__(self, upscaler: bool = True, noise: bool = False, noise_std: float = 0.1,
+                 channels: int = PAPER_CHANNELS):
         super().__init__()
-        w = ENCODER_WIDTHS
-        self.upscaler = Upscaler() if upscaler else None
+        if channels < 1:
+            raise ConfigError(f"yun_park: channels must be >= 1, got {channels}")
+        w = [channels * m for m in ENCODER_MULTIPLIERS]
+        self.upscaler = Upscaler(channels) if upscaler else None
         self.encoder = encoder_blocks(3, w, innermost_norm=True)
         upper = w[SHARED_LEVELS - 2 :: -1]  # 256, 128, 64
         self.blur_decoder = decoder_blocks(w[SHARED_LEVELS - 1], [*upper, 3], [0, *upper])
@@ -102,7 +111,7 @@ class YunParkGenerator(nn.Module):
         if self.upscaler is not None:
             sizes += [(height << k, width << k) for k in range(UPSCALE_STEPS + 1)]
             height, width = height << UPSCALE_STEPS, width << UPSCALE_STEPS
-        encoder = [(height >> k, width >> k) for k in range(1, len(ENCODER_WIDTHS) + 1)]
+        encoder = [(height >> k, width >> k) for k in range(1, len(ENCODER_MULTIPLIERS) + 1)]
         return sizes + encoder + encoder[SHARED_LEVELS - 2 :: -1] + encoder[-2::-1]
 
     def sample_noise(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
@@ -141,6 +150,8 @@ class YunParkGenerator(nn.Module):
 
 
 @register_model("yun_park")
-def build_yun_park(upscaler: bool = True, noise: bool = False, noise_std: float = 0.1) -> YunParkGenerator:
-    """Yun & Park generator (§3.2); ``upscaler=False`` is Model 1, ``noise=True`` the "w/ N" variant (§4.5)."""
-    return YunParkGenerator(upscaler=upscaler, noise=noise, noise_std=noise_std)
+def build_yun_park(upscaler: bool = True, noise: bool = False, noise_std: float = 0.1,
+                   channels: int = PAPER_CHANNELS) -> YunParkGenerator:
+    """Yun & Park generator (§3.2); ``upscaler=False`` is Model 1, ``noise=True`` the "w/ N" variant (§4.5),
+    ``channels`` < 64 a thinner network of the same architecture."""
+    return YunParkGenerator(upscaler=upscaler, noise=noise, noise_std=noise_std, channels=channels)

@@ -1,7 +1,9 @@
 """Checkpoints: weights as safetensors (``<tag>_params.safetensors`` and ``<tag>_params_ema.safetensors``, the
-method's state dict, loadable with ``build_method(..., weights=...)``) and the training state
-(``<tag>_state.pt``: optimizer, scheduler, RNG states, stage, iteration, best metric; tensors and plain types
-only, read back with ``torch.load(weights_only=True)``). Every file is written atomically (temporary file +
+method's state dict, loadable with ``build_method(..., weights=...)``; ``<tag>_disc.safetensors``, the
+discriminators of adversarial recipes, keyed ``<name>.<tensor>``) and the training state
+(``<tag>_state.pt``: optimizer, scheduler, the discriminators' optimizer/scheduler and build options, RNG
+states, stage, iteration, best metric; tensors and plain types only, read back with
+``torch.load(weights_only=True)``). Every file is written atomically (temporary file +
 rename) and the state file last, so a state file always points at complete weights.
 """
 from __future__ import annotations
@@ -61,7 +63,8 @@ def _atomic_torch_save(obj: dict, path: Path) -> None:
 
 
 def save_checkpoint(folder: str | os.PathLike, stage: int, iteration: int, params: dict[str, torch.Tensor],
-                    params_ema: dict[str, torch.Tensor] | None, state: dict, keep: int = 2) -> Path:
+                    params_ema: dict[str, torch.Tensor] | None, state: dict, keep: int = 2,
+                    discriminators: dict[str, torch.Tensor] | None = None) -> Path:
     """Write one checkpoint into ``folder``; keep the newest ``keep`` ones. Returns the state file's path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -69,10 +72,13 @@ def save_checkpoint(folder: str | os.PathLike, stage: int, iteration: int, param
     save_weights_file(params, folder / f"{tag}_params.safetensors", overwrite=True)
     if params_ema is not None:
         save_weights_file(params_ema, folder / f"{tag}_params_ema.safetensors", overwrite=True)
+    if discriminators:
+        save_weights_file(discriminators, folder / f"{tag}_disc.safetensors", overwrite=True)
     path = folder / f"{tag}_state.pt"
-    _atomic_torch_save({**state, "stage": stage, "iteration": iteration, "has_ema": params_ema is not None}, path)
+    _atomic_torch_save({**state, "stage": stage, "iteration": iteration, "has_ema": params_ema is not None,
+                        "has_discriminators": bool(discriminators)}, path)
     for old in list_checkpoints(folder)[:-keep] if keep > 0 else []:
-        for suffix in ("_state.pt", "_params.safetensors", "_params_ema.safetensors"):
+        for suffix in ("_state.pt", "_params.safetensors", "_params_ema.safetensors", "_disc.safetensors"):
             old.with_name(old.name.replace("_state.pt", suffix)).unlink(missing_ok=True)
     return path
 
@@ -94,7 +100,8 @@ def latest_checkpoint(folder: str | os.PathLike) -> Path | None:
 
 
 def load_checkpoint(state_path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor], dict | None]:
-    """(training state, params, params_ema or None) of the checkpoint whose state file is ``state_path``."""
+    """(training state, params, params_ema or None) of the checkpoint whose state file is ``state_path``; the
+    discriminators' weights, when it has some, are in the state under ``discriminator_params``."""
     state_path = Path(state_path)
     if not state_path.is_file():
         raise WeightsError("no such checkpoint state file", state_path)
@@ -105,4 +112,6 @@ def load_checkpoint(state_path: str | os.PathLike) -> tuple[dict, dict[str, torc
     base = str(state_path)[: -len("_state.pt")]
     params = load_weights_file(base + "_params.safetensors")
     ema = load_weights_file(base + "_params_ema.safetensors") if state.get("has_ema") else None
+    if state.get("has_discriminators"):
+        state["discriminator_params"] = load_weights_file(base + "_disc.safetensors")
     return state, params, ema

@@ -21,6 +21,7 @@ from facerestore.errors import ConfigError
 
 REQUIRED = object()
 ANY = object()  # free-form mapping, checked by whatever consumes it
+PLATEAU_MONITORS = ("val/mse", "val/l1")
 
 TRAIN_DEFAULTS: dict[str, Any] = {
     "amp": True,            # bf16 autocast on CUDA (always off on CPU)
@@ -35,14 +36,26 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "grid_faces": 4,        # faces in the LR | bicubic | output | GT validation grid
     "progress": True,       # tqdm progress bar
 }
+OPTIMIZER_DEFAULTS: dict[str, Any] = {"type": "adam", "lr": 1e-4, "betas": [0.9, 0.999], "eps": 1e-8,
+                                      "weight_decay": 0.0, "momentum": 0.0}
+SCHEDULER_DEFAULTS: dict[str, Any] = {
+    "type": "constant",     # constant | multistep | cosine | plateau
+    "milestones": [],       # multistep: iterations where the lr is multiplied by gamma
+    "gamma": 0.5,           # multistep / plateau: the factor of each decay
+    "min_factor": 0.0,      # cosine: the final factor; plateau: the lowest factor
+    "patience": 0,          # plateau: validations without improvement tolerated before a decay
+    "threshold": 0.0,       # plateau: relative decrease of the monitored loss that counts as improvement
+    "monitor": "val/mse",   # plateau: validation loss watched (val/mse or val/l1, on the [0, 1] outputs)
+}
 STAGE_DEFAULTS: dict[str, Any] = {
     "name": REQUIRED,
     "objective": REQUIRED,  # see facerestore.train.objectives.OBJECTIVES
     "iterations": REQUIRED,
     "options": ANY,         # keyword options of the objective (loss, train, alpha...)
-    "optimizer": {"type": "adam", "lr": 1e-4, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0,
-                  "momentum": 0.0},
-    "scheduler": {"type": "constant", "milestones": [], "gamma": 0.5, "min_factor": 0.0},
+    "optimizer": OPTIMIZER_DEFAULTS,
+    "scheduler": SCHEDULER_DEFAULTS,
+    "d_optimizer": OPTIMIZER_DEFAULTS,  # discriminators of adversarial objectives (default: the stage's optimizer)
+    "d_scheduler": SCHEDULER_DEFAULTS,  # their lr schedule (default: the stage's scheduler)
     "grad_clip": None,      # max global gradient norm (None: off)
     "ema": None,            # EMA decay of the weights (None: off)
     "batch_size": None,     # overrides data.batch_size for this stage
@@ -103,13 +116,27 @@ def _check_type(value: Any, default: Any, path: str) -> Any:
     return value
 
 
+def _with_discriminator_defaults(stage: Any) -> Any:
+    """Keys of ``d_optimizer`` / ``d_scheduler`` not given default to the stage's ``optimizer`` /
+    ``scheduler`` (then to the defaults)."""
+    if not isinstance(stage, dict):
+        return stage
+    stage = dict(stage)
+    for own, shared in (("d_optimizer", "optimizer"), ("d_scheduler", "scheduler")):
+        given = stage.get(own) or {}
+        if isinstance(stage.get(shared), dict) and isinstance(given, dict):
+            stage[own] = {**stage[shared], **given}
+    return stage
+
+
 def validate(raw: dict) -> dict:
     """Fill defaults and check every key and type; returns a new dict."""
     config = _merge(DEFAULTS, raw, "")
     stages = config["stages"]
     if not isinstance(stages, list) or not stages:
         raise ConfigError("stages must be a non-empty list")
-    config["stages"] = [_merge(STAGE_DEFAULTS, stage, f"stages.{i}") for i, stage in enumerate(stages)]
+    config["stages"] = [_merge(STAGE_DEFAULTS, _with_discriminator_defaults(stage), f"stages.{i}")
+                        for i, stage in enumerate(stages)]
     names = [stage["name"] for stage in config["stages"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"stages: names must be unique, got {names}")
@@ -118,6 +145,13 @@ def validate(raw: dict) -> dict:
             raise ConfigError(f"stages.{i}.iterations must be a non-negative integer, got {stage['iterations']!r}")
         if stage["batch_size"] is not None and (not isinstance(stage["batch_size"], int) or stage["batch_size"] < 1):
             raise ConfigError(f"stages.{i}.batch_size must be a positive integer")
+        for key in ("scheduler", "d_scheduler"):
+            if stage[key]["type"] == "plateau" and stage[key]["monitor"] not in PLATEAU_MONITORS:
+                raise ConfigError(f"stages.{i}.{key}.monitor must be one of {list(PLATEAU_MONITORS)}, "
+                                  f"got {stage[key]['monitor']!r}")
+            if stage[key]["type"] == "plateau" and not config["data"]["val"]:
+                raise ConfigError(f"stages.{i}.{key}: a plateau schedule needs data.val (it watches a "
+                                  "validation loss)")
     if config["data"]["batch_size"] < 1:
         raise ConfigError("data.batch_size must be a positive integer")
     if not config["data"]["train"]:

@@ -3,6 +3,11 @@ its EMA when it kept one), with optimizer / LR schedule / gradient clipping / EM
 autocast on CUDA, optional ``torch.compile``, DDP under torchrun, periodic validation (PSNR/SSIM on Y,
 optional dlib identity), atomic checkpoints and exact resumption on CPU.
 
+Adversarial stages (:mod:`.adversarial`) alternate a generator update (the stage's ``optimizer`` /
+``scheduler``) and a discriminator update (``d_optimizer`` / ``d_scheduler``) every iteration; the
+discriminators belong to the run, persist across its stages and are checkpointed with their optimizer.
+A ``plateau`` schedule multiplies the lr by ``gamma`` when a validation loss stops decreasing (GFRNet §4.2).
+
 Output folder: ``config.yaml`` (resolved recipe), ``checkpoints/`` (:mod:`.checkpoint`), ``<stage>.safetensors``
 after each stage, ``final.safetensors`` after the last, ``best_<stage>.safetensors`` (best validation PSNR),
 ``scalars.csv``, ``grids/``, ``train.log`` (:mod:`.logging`).
@@ -28,6 +33,7 @@ from facerestore.methods import Method, build_method
 from facerestore.methods.baselines import BicubicMethod
 from facerestore.metrics import psnr_y_torch, ssim_y_torch
 from facerestore.models.weights import save_weights_file
+from facerestore.train.adversarial import AdversarialObjective, Discriminators
 from facerestore.train.checkpoint import latest_checkpoint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from facerestore.train.config import save_config
 from facerestore.train.datasets import EpochSamples, ResumableBatches, build_source
@@ -62,6 +68,49 @@ def build_optimizer(spec: dict, params: Sequence[torch.nn.Parameter]) -> torch.o
     raise ConfigError(f"optimizer.type must be adam, adamw or sgd, got {spec['type']!r}")
 
 
+class Plateau:
+    """The lr factor of a ``plateau`` schedule (GFRNet §4.2: 2e-4 → 2e-5 → 2e-6, each "until the
+    reconstruction loss on the validation set becomes non-decreasing"): × ``gamma`` after more than
+    ``patience`` validations whose loss did not fall below ``best · (1 − threshold)``, never below
+    ``min_factor``. A callable object, so ``LambdaLR.state_dict`` saves its state (best, count, factor)."""
+
+    def __init__(self, spec: dict):
+        self.gamma, self.min_factor = spec["gamma"], spec["min_factor"]
+        self.patience, self.threshold = spec["patience"], spec["threshold"]
+        self.factor, self.best, self.bad = 1.0, math.inf, 0
+
+    def __call__(self, iteration: int) -> float:
+        return self.factor
+
+    def observe(self, value: float) -> bool:
+        """Record one validation loss; True when the factor changed."""
+        if value < self.best * (1.0 - self.threshold):
+            self.best, self.bad = value, 0
+            return False
+        self.bad += 1
+        if self.bad <= self.patience:
+            return False
+        self.bad = 0
+        factor = max(self.factor * self.gamma, self.min_factor)
+        changed, self.factor = factor != self.factor, factor
+        return changed
+
+
+def build_scheduler(spec: dict, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """``LambdaLR`` of a stage's ``scheduler`` mapping (its lambda a :class:`Plateau` for ``plateau``)."""
+    factor = Plateau(spec) if spec["type"] == "plateau" else lr_factor(spec, total)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def observe_plateau(scheduler: torch.optim.lr_scheduler.LambdaLR, value: float) -> None:
+    """Feed a validation loss to a plateau schedule and apply a changed factor at once."""
+    plateau = scheduler.lr_lambdas[0]
+    if isinstance(plateau, Plateau) and plateau.observe(value):
+        for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
+            group["lr"] = base * plateau.factor
+        scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
+
+
 def lr_factor(spec: dict, total: int) -> Callable[[int], float]:
     """Learning-rate factor of iteration t: ``constant``, ``multistep`` (× gamma at each of ``milestones``) or
     ``cosine`` (from 1 to ``min_factor`` over the stage). A pure function of t, so resuming is exact."""
@@ -74,7 +123,7 @@ def lr_factor(spec: dict, total: int) -> Callable[[int], float]:
     if kind == "cosine":
         low = spec["min_factor"]
         return lambda t: low + (1 - low) * 0.5 * (1 + math.cos(math.pi * min(t, total) / max(total, 1)))
-    raise ConfigError(f"scheduler.type must be constant, multistep or cosine, got {kind!r}")
+    raise ConfigError(f"scheduler.type must be constant, multistep, cosine or plateau, got {kind!r}")
 
 
 def seed_everything(seed: int) -> None:
@@ -109,6 +158,7 @@ class Trainer:
         cfg = self.config
         seed_everything(cfg["seed"])
         self.method = build_method(cfg["method"]["name"], **cfg["method"]["options"]).to(self.device)
+        self.discriminators = Discriminators()
         if cfg["train"]["channels_last"]:
             self.method.to(memory_format=torch.channels_last)
         self.logger = RunLogger(self.out, self.dist.is_main, cfg["train"]["tensorboard"], cfg["train"]["progress"])
@@ -147,6 +197,10 @@ class Trainer:
             return None
         state, params, ema = load_checkpoint(path)
         self.method.load_state_dict(params)
+        for name, spec in state.get("discriminator_specs", {}).items():
+            self.discriminators.ensure(name, spec)
+        if "discriminator_params" in state:
+            self.discriminators.load_state_dict(state["discriminator_params"])
         state["params_ema"] = ema
         self.last_checkpoint = path
         self.logger.info("resuming from %s (stage %d, iteration %d)", path, state["stage"], state["iteration"])
@@ -158,7 +212,7 @@ class Trainer:
         batch = stage["batch_size"] or data["batch_size"]
         if batch % self.dist.world_size:
             raise ConfigError(f"batch size {batch} is not divisible by the {self.dist.world_size} ranks")
-        samples = EpochSamples(build_source(spec, keys), cache=bool(spec.get("cache", False)))
+        samples = EpochSamples(build_source(spec, keys), cache=bool(spec.get("cache", False)), crop=spec.get("crop"))
         sampler = ResumableBatches(len(samples), batch // self.dist.world_size, self.config["seed"], index, start,
                                    stage["iterations"], self.dist.rank, self.dist.world_size)
         workers = data["num_workers"]
@@ -181,31 +235,56 @@ class Trainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _save(self, index: int, iteration: int, optimizer, scheduler, ema: EMA | None, best: float) -> None:
+    def _save(self, index: int, iteration: int, optimizer, scheduler, ema: EMA | None, best: float,
+              d_optimizer=None, d_scheduler=None) -> None:
         if self.dist.is_main:
             state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_states(),
-                     "best_psnr": best}
+                     "best_psnr": best, "discriminator_specs": dict(self.discriminators.specs)}
+            if d_optimizer is not None:
+                state.update(d_optimizer=d_optimizer.state_dict(), d_scheduler=d_scheduler.state_dict())
             self.last_checkpoint = save_checkpoint(
                 self.out / "checkpoints", index, iteration, self.method.state_dict(),
-                ema.state_dict() if ema is not None else None, state, self.config["train"]["keep_checkpoints"])
+                ema.state_dict() if ema is not None else None, state, self.config["train"]["keep_checkpoints"],
+                discriminators=self.discriminators.state_dict())
         barrier(self.dist)
+
+    def _broadcast(self, value: float) -> float:
+        """Rank 0's ``value`` on every rank (validation runs on rank 0 only)."""
+        if not self.dist.enabled:
+            return value
+        tensor = torch.tensor([value], dtype=torch.float64, device=self.device)
+        torch.distributed.broadcast(tensor, src=0)
+        return float(tensor[0])
 
     # ------------------------------------------------------------------ stage
     def _run_stage(self, index: int, stage: dict, state: dict | None) -> None:
         cfg, train = self.config, self.config["train"]
         name, total = stage["name"], stage["iterations"]
-        objective = build_objective(stage["objective"], self.method, stage["options"], cfg["vgg19_weights"])
+        objective = build_objective(stage["objective"], self.method, stage["options"], cfg["vgg19_weights"],
+                                    self.discriminators)
         objective.to(self.device)
+        self.discriminators.to(self.device)
         params = objective.trainable_parameters()
         if not params:
             raise ConfigError(f"stage {name}: nothing to train")
         optimizer = build_optimizer(stage["optimizer"], params)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(stage["scheduler"], total))
+        scheduler = build_scheduler(stage["scheduler"], optimizer, total)
+        d_params = objective.discriminator_parameters() if isinstance(objective, AdversarialObjective) else []
+        d_optimizer = d_scheduler = None
+        if d_params:
+            if self.dist.enabled:
+                raise ConfigError(f"stage {name}: adversarial stages run in a single process (alternating G/D "
+                                  "updates are not implemented under DDP)")
+            d_optimizer = build_optimizer(stage["d_optimizer"], d_params)
+            d_scheduler = build_scheduler(stage["d_scheduler"], d_optimizer, total)
         ema = EMA(self.method, stage["ema"]) if stage["ema"] else None
         start, best = 0, -math.inf
         if state is not None:
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
+            if d_optimizer is not None:
+                d_optimizer.load_state_dict(state["d_optimizer"])
+                d_scheduler.load_state_dict(state["d_scheduler"])
             if ema is not None and state["params_ema"] is not None:
                 ema.load_state_dict(state["params_ema"])
             set_rng_states(state["rng"])
@@ -217,41 +296,57 @@ class Trainer:
         if train["compile"]:
             model = torch.compile(model)
         model.train()
-        self.logger.info("stage %s: %s, %d iterations, %d trainable parameters", name, stage["objective"], total,
-                         sum(p.numel() for p in params))
+        self.logger.info("stage %s: %s, %d iterations, %d trainable parameters, discriminators %s", name,
+                         stage["objective"], total, sum(p.numel() for p in params),
+                         getattr(objective, "used", None) or "none")
         self.logger.start_stage(name, start, total)
         for iteration, batch in enumerate(self._loader(index, stage, objective.keys, start), start=start + 1):
             batch = self._to_device(batch)
             with self._autocast():
-                loss, logs = model(batch)
+                loss, logs, *rest = model(batch)
+            d_loss = rest[0] if rest else None
+            d_value = d_loss.detach().float() if d_loss is not None else torch.zeros((), device=loss.device)
             reduced = mean_over_ranks(torch.stack([loss.detach().float(), *(v.float() for v in logs.values()),
+                                                   d_value,
                                                    torch.tensor(float(self.stop_requested), device=loss.device)]),
                                       self.dist)
             value = float(reduced[0])
-            if not math.isfinite(value):
-                raise NonFiniteLossError(
-                    f"stage {name} iteration {iteration}: loss is {value}; stopped without saving, the last good "
-                    f"checkpoint is {self.last_checkpoint or 'none (no checkpoint was written yet)'}")
+            for what, number in (("loss", value), ("discriminator loss", float(reduced[-2]))):
+                if not math.isfinite(number):
+                    raise NonFiniteLossError(
+                        f"stage {name} iteration {iteration}: {what} is {number}; stopped without saving, the last "
+                        f"good checkpoint is {self.last_checkpoint or 'none (no checkpoint was written yet)'}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if stage["grad_clip"]:
                 torch.nn.utils.clip_grad_norm_(params, stage["grad_clip"])
             optimizer.step()
             scheduler.step()
+            if d_loss is not None:
+                d_optimizer.zero_grad(set_to_none=True)
+                d_loss.backward()
+                d_optimizer.step()
+                d_scheduler.step()
             if ema is not None:
                 ema.update(self.method)
             self.logger.step(value)
             if iteration % train["log_every"] == 0 or iteration == total:
                 scalars = {"loss": value, **{k: float(v) for k, v in zip(logs, reduced[1:])},
                            "lr": scheduler.get_last_lr()[0]}
+                if d_loss is not None:
+                    scalars.update({"d_loss": float(reduced[-2]), "d_lr": d_scheduler.get_last_lr()[0]})
                 self.logger.scalars(name, iteration, scalars)
             for hook in self.hooks:
                 hook(self, index, iteration)
             if train["val_every"] and iteration % train["val_every"] == 0 and iteration < total:
-                best = self._validate(name, iteration, ema, best)
+                best, scalars = self._validate(name, iteration, ema, best)
+                objective.train()  # validation left the method in eval mode
+                for sched, spec in ((scheduler, stage["scheduler"]), (d_scheduler, stage["d_scheduler"])):
+                    if sched is not None and spec["type"] == "plateau":
+                        observe_plateau(sched, self._broadcast(scalars.get(spec["monitor"], math.nan)))
             stop = bool(reduced[-1] > 0)  # the same decision on every rank
             if stop or iteration % train["save_every"] == 0 or iteration == total:
-                self._save(index, iteration, optimizer, scheduler, ema, best)
+                self._save(index, iteration, optimizer, scheduler, ema, best, d_optimizer, d_scheduler)
             if stop:
                 self.logger.end_stage()
                 raise TrainingInterrupted(f"interrupted at stage {name} iteration {iteration}; checkpoint "
@@ -266,12 +361,13 @@ class Trainer:
 
     # ------------------------------------------------------------- validation
     @torch.no_grad()
-    def _validate(self, stage: str, iteration: int, ema: EMA | None, best: float) -> float:
-        """PSNR/SSIM (Y) of the EMA (else current) weights on ``data.val``; grid PNG; best weights. Rank 0 only."""
+    def _validate(self, stage: str, iteration: int, ema: EMA | None, best: float) -> tuple[float, dict[str, float]]:
+        """PSNR/SSIM (Y), MSE and L1 (on [0, 1] outputs) of the EMA (else current) weights on ``data.val``; grid
+        PNG; best weights. Rank 0 only. Returns (best PSNR, the logged scalars)."""
         spec = self.config["data"]["val"]
         if not spec or not self.dist.is_main:
             barrier(self.dist)
-            return best
+            return best, {}
         method: Method = self.method
         if ema is not None:
             method = copy.deepcopy(self.method)
@@ -285,7 +381,8 @@ class Trainer:
         if self.config["train"]["identity"]:
             from facerestore.metrics import DlibIdentity
             identity = DlibIdentity()
-        sums: dict[str, list[float]] = {"psnr": [], "ssim": [], "psnr_bicubic": [], "ssim_bicubic": [], "identity": []}
+        sums: dict[str, list[float]] = {"psnr": [], "ssim": [], "psnr_bicubic": [], "ssim_bicubic": [], "identity": [],
+                                        "mse": [], "l1": []}
         grid_rows: list[np.ndarray] = []
         wanted = self.config["train"]["grid_faces"]
         for batch in loader:
@@ -297,6 +394,8 @@ class Trainer:
             sums["ssim"] += ssim_y_torch(out, hr).tolist()
             sums["psnr_bicubic"] += psnr_y_torch(base, hr).tolist()
             sums["ssim_bicubic"] += ssim_y_torch(base, hr).tolist()
+            sums["mse"] += (out - hr).pow(2).mean(dim=(1, 2, 3)).tolist()
+            sums["l1"] += (out - hr).abs().mean(dim=(1, 2, 3)).tolist()
             if identity is not None:
                 for o, h in zip(out, hr):
                     sums["identity"].append(identity.similarity(o.permute(1, 2, 0).cpu().numpy(),
@@ -313,4 +412,4 @@ class Trainer:
             best = scalars["val/psnr"]
             save_weights_file(method.state_dict(), self.out / f"best_{stage}.safetensors", overwrite=True)
         barrier(self.dist)
-        return best
+        return best, scalars

@@ -2,8 +2,8 @@
 
 An objective is an ``nn.Module`` wrapping the method: ``forward(batch) → (loss, logs)``; the trainer wraps it
 in DDP and optimises ``trainable_parameters()``. Modules a stage does not train are frozen (no gradients,
-eval mode). The adversarial recipes (their own issue) add objectives with several updates (G and D) on
-the same pattern.
+eval mode). The adversarial and guided objectives (Yun & Park, GFRNet: G and D updates) are in
+:mod:`facerestore.train.adversarial`.
 
 Stage objectives (``stages[i].objective`` in a recipe, ``options`` as keyword arguments):
 
@@ -25,6 +25,7 @@ UFVNet losses are taken in the network's [-1, 1] range, as its SPARNet code base
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Callable
 
@@ -174,14 +175,23 @@ OBJECTIVES: dict[str, Callable[..., Objective]] = {
 }
 
 
-def build_objective(name: str, method: Method, options: Mapping, vgg19_weights: str | None = None) -> Objective:
-    """Objective ``name`` for ``method`` with the stage's ``options``; :class:`ConfigError` when they do not fit."""
-    if name not in OBJECTIVES:
-        raise ConfigError(f"unknown objective {name!r}; choose one of {sorted(OBJECTIVES)}")
+def build_objective(name: str, method: Method, options: Mapping, vgg19_weights: str | None = None,
+                    discriminators: nn.ModuleDict | None = None) -> Objective:
+    """Objective ``name`` for ``method`` with the stage's ``options``; :class:`ConfigError` when they do not fit.
+    Adversarial objectives (:mod:`facerestore.train.adversarial`) take their discriminators from the run's
+    ``discriminators`` bank; objectives with a VGG-19 term get ``vgg19_weights``."""
+    from facerestore.train.adversarial import ADVERSARIAL_OBJECTIVES
+
+    registry = {**OBJECTIVES, **ADVERSARIAL_OBJECTIVES}
+    if name not in registry:
+        raise ConfigError(f"unknown objective {name!r}; choose one of {sorted(registry)}")
     options = dict(options)
-    if name == "pixel":
+    parameters = inspect.signature(registry[name]).parameters
+    if "vgg19_weights" in parameters:
         options.setdefault("vgg19_weights", vgg19_weights)
+    if "discriminators" in parameters:
+        options["discriminators"] = discriminators
     try:
-        return OBJECTIVES[name](method, **options)
+        return registry[name](method, **options)
     except (TypeError, AttributeError) as error:
         raise ConfigError(f"objective {name} does not fit method {method.name}: {error}") from None
