@@ -111,3 +111,23 @@ def test_bicubic_baseline_matches_numpy_imresize():
     expected = np.clip(imresize(lr, scale=4), 0, 1)
     out = build_model("bicubic", scale=4)(torch.from_numpy(lr).permute(2, 0, 1)[None])
     np.testing.assert_allclose(out[0].permute(1, 2, 0).numpy(), expected, atol=1e-5)
+
+
+def test_srresnet_residual_quick_variant_starts_from_matlab_bicubic():
+    from facerestore.degrade import imresize_torch
+    from facerestore.methods import build_method
+
+    torch.manual_seed(0)
+    lr = torch.rand(2, 3, 8, 8)
+    with torch.no_grad():
+        residual = build_method("srresnet", scale=4, num_blocks=2, residual=True).eval()
+        assert torch.equal(residual.restore({"lr": lr}), imresize_torch(lr, scale=4))
+        plain = build_method("srresnet", scale=4, num_blocks=2).eval()
+        assert not torch.allclose(plain.restore({"lr": lr}), imresize_torch(lr, scale=4), atol=1e-2)
+
+
+def test_vdsr_starts_with_he_initialisation():
+    vdsr = build_model("vdsr")
+    inner = vdsr.body[2]
+    fan_in = inner.weight[0].numel()
+    assert abs(inner.weight.std().item() - (2 / fan_in) ** 0.5) < 0.003 and torch.all(inner.bias == 0)

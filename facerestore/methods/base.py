@@ -14,6 +14,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from facerestore.degrade import imresize_torch
 from facerestore.errors import ConfigError, WeightsError
 from facerestore.models.weights import load_weights_file
 
@@ -25,6 +26,19 @@ def to_signed(x: torch.Tensor) -> torch.Tensor:
 
 def from_signed(y: torch.Tensor) -> torch.Tensor:
     return (y + 1) / 2
+
+
+def bicubic_residual(net_output: torch.Tensor, lr: torch.Tensor, scale: float) -> torch.Tensor:
+    """``net_output`` + the MATLAB-bicubic ×``scale`` upsampling of ``lr``: the ``residual`` option of methods
+    whose paper has no global skip (CPU quick recipes only; the last conv starts at zero, :func:`zero_conv_`)."""
+    return net_output + imresize_torch(lr, scale=scale)
+
+
+def zero_conv_(conv: nn.Conv2d) -> None:
+    """Zero a convolution's weights and bias, so that a residual method starts as its bicubic input."""
+    nn.init.zeros_(conv.weight)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
 
 
 class Method(nn.Module):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 import torch
 
 from facerestore.degrade import imresize_torch
-from facerestore.methods.base import Method, from_signed, register_method, to_signed
+from facerestore.methods.base import Method, bicubic_residual, from_signed, register_method, to_signed, zero_conv_
 from facerestore.models import build_model
 
 
@@ -52,15 +52,21 @@ class VDSRMethod(_OnUpsampled):
 
 @register_method
 class SRResNetMethod(Method):
+    """SRResNet on ``lr``; ``residual`` (not in Ledig et al.; CPU quick recipe) adds the bicubic upsampling."""
+
     name = "srresnet"
     requires = frozenset({"lr"})
 
-    def __init__(self, scale: int = 4, hr_size: int | None = None, **options):
+    def __init__(self, scale: int = 4, hr_size: int | None = None, residual: bool = False, **options):
         super().__init__(hr_size=hr_size, scale=scale)
         self.net = build_model("srresnet", scale=scale, **options)
+        self.residual = residual
+        if residual:
+            zero_conv_(self.net.tail)
 
     def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return self.net(sample["lr"])
+        out = self.net(sample["lr"])
+        return bicubic_residual(out, sample["lr"], self.scale) if self.residual else out
 
 
 @register_method

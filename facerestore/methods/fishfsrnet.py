@@ -6,8 +6,7 @@ from collections.abc import Mapping
 
 import torch
 
-from facerestore.degrade import imresize_torch
-from facerestore.methods.base import Method, register_method
+from facerestore.methods.base import Method, bicubic_residual, register_method, zero_conv_
 from facerestore.models import build_model
 
 
@@ -25,8 +24,7 @@ class FishFSRNetMethod(Method):
         self.net = build_model("fishfsrnet", scale=scale, **options)
         self.residual = residual
         if residual:
-            torch.nn.init.zeros_(self.net.reconstruction.weight)
-            torch.nn.init.zeros_(self.net.reconstruction.bias)
+            zero_conv_(self.net.reconstruction)
 
     def predict_parsing(self, lr: torch.Tensor) -> torch.Tensor:
         return self.parsing(lr)
@@ -34,4 +32,4 @@ class FishFSRNetMethod(Method):
     def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
         lr = sample["lr"]
         out = self.net(lr, self.predict_parsing(lr) if self.net.parsing_branch else None)
-        return out + imresize_torch(lr, scale=self.scale) if self.residual else out
+        return bicubic_residual(out, lr, self.scale) if self.residual else out
