@@ -89,15 +89,18 @@ def test_matmul_conv_equals_the_convolution_on_few_pixels(transposed, size):
         assert torch.allclose(MatmulConv(conv)(x), conv(x), atol=1e-5)
 
 
-def test_matmul_conv_wraps_only_weight_heavy_convolutions_and_keeps_their_weights():
+def test_matmul_conv_wraps_only_weight_heavy_convolutions_and_keeps_their_weights(monkeypatch):
+    from facerestore.models import inference
     from facerestore.models.inference import MATMUL_MAX_PIXELS, MatmulConv, use_matmul_convs
 
+    monkeypatch.setattr(inference, "MATMUL_MIN_WEIGHTS", 1 << 20)  # the real threshold is 16 M weights
     model = nn.Sequential(nn.Conv2d(256, 256, 4, 2, 1), nn.Conv2d(8, 8, 3, padding=1),
                           nn.Conv2d(256, 256, 3, padding=1, padding_mode="reflect"))
     weight = model[0].weight
     use_matmul_convs(model)
     assert isinstance(model[0], MatmulConv) and model[0].conv.weight is weight
     assert isinstance(model[1], nn.Conv2d) and isinstance(model[2], nn.Conv2d)  # small; reflection padding
+    assert isinstance(use_matmul_convs(build_model("gfrnet_warpnet")).encoder[6].conv, MatmulConv)
     big = torch.randn(1, 256, 64, 64)  # 32×32 output pixels > MATMUL_MAX_PIXELS: the convolution itself
     assert 32 * 32 > MATMUL_MAX_PIXELS
     with torch.inference_mode():

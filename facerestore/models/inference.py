@@ -70,7 +70,7 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
 
 
 MATMUL_MAX_PIXELS = 256  # output pixels per image up to which a weight-heavy conv runs as a matrix product
-MATMUL_MIN_WEIGHTS = 1 << 20
+MATMUL_MIN_WEIGHTS = 1 << 24  # 1024×1024×4×4: GFRNet's inner layers; Yun & Park's 512-wide ones are faster as convs
 
 
 class MatmulConv(nn.Module):
@@ -79,7 +79,7 @@ class MatmulConv(nn.Module):
     the wrapped convolution itself on inputs giving more than :data:`MATMUL_MAX_PIXELS` output pixels.
 
     oneDNN lays a convolution's weights out anew on every call. For layers with millions of weights and a
-    handful of pixels (GFRNet's and Yun & Park's 512/1024-channel 4×4 layers at 16×16 … 1×1) that copy
+    handful of pixels (GFRNet's 1024-channel 4×4 layers at 8×8 … 1×1, 67 MB each) that copy
     dominates, and the fp32 matrix product is 2–4× faster on this CPU (docs/models.md). Same arithmetic, sums
     in another order: outputs equal to the convolution's to float rounding. Weights stored in bf16
     (:func:`cast_weights`) keep the convolution, which was faster than a bf16 matrix product here.
