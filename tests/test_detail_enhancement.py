@@ -132,7 +132,8 @@ def test_guided_filter_matches_he_et_al_written_out(rng):
     DetailEnhancementConfig(patch_size=6, num_candidates=2, search_radius=2, alpha=0.3, ridge_lambda=0.5,
                             guide_radius=2, guide_eps=1e-3),
 ])
-def test_enhancement_equals_per_pixel_reference(rng, cfg):
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # float32 on the CPU: the numba kernels
+def test_enhancement_equals_per_pixel_reference(rng, cfg, dtype):
     # Even patch sizes: with an odd size, reflect padding makes border patches mirror-symmetric, so two
     # offsets tie exactly in Eq. 1 and rounding, not the algorithm, decides which one wins.
     h, w, n = 9, 8, 5
@@ -141,13 +142,41 @@ def test_enhancement_equals_per_pixel_reference(rng, cfg):
     base = np.clip(0.3 * rng.random((3, h, w)) + ramp, 0, 1)
     exemplars = np.clip(0.4 * rng.random((n, h, w, 3)) + ramp[None, :, :, None], 0, 1)
     expected, expected_r, chosen = _reference_enhance(base, exemplars, cfg)
-    got = enhance_details(torch.from_numpy(base), torch.from_numpy(exemplars), cfg)
+    got = enhance_details(torch.from_numpy(base).to(dtype), torch.from_numpy(exemplars), cfg)
     np.testing.assert_allclose(got.regression.numpy(), expected_r, atol=1e-5)
     np.testing.assert_allclose(got.output.numpy(), expected, atol=1e-5)
-    matches = match_patches(luma(torch.from_numpy(base).permute(1, 2, 0)), torch.from_numpy(exemplars),
+    matches = match_patches(luma(torch.from_numpy(base).to(dtype).permute(1, 2, 0)), torch.from_numpy(exemplars),
                             patch=cfg.patch_size, radius=cfg.search_radius, k=cfg.num_candidates,
                             alpha=cfg.alpha)
     assert all(set(matches.exemplar[:, y, x].tolist()) == chosen[y, x] for y, x in chosen)
+
+
+@pytest.mark.parametrize("patch,radius,k", [(6, 2, 3), (8, 1, 1), (20, 0, 4)])  # even: no mirror ties
+def test_fused_cpu_search_finds_the_matches_of_the_torch_search(rng, patch, radius, k):
+    # 40 rows: two bands of the kernel (BAND_ROWS = 32), the second one short.
+    base_y = torch.from_numpy(rng.random((40, 27), dtype=np.float32))
+    pixels = torch.from_numpy(rng.integers(0, 256, (7, 40, 27, 3), dtype=np.uint8))
+    npx = patch * patch
+    base_pad = reflect_pad(base_y, patch // 2, patch - 1 - patch // 2)
+    mean = exemplar.box_sum(base_pad, patch) / npx
+    std = torch.sqrt(torch.clamp(exemplar.box_sum(base_pad * base_pad, patch) / npx - mean * mean, min=STD_FLOOR ** 2))
+    weights = (0.5 * std, 0.5 * npx * mean)
+    fused = exemplar._fused_search(base_pad, weights, pixels, patch, radius, k, 0.5)
+    reference = exemplar._torch_search(base_pad.double(), tuple(w.double() for w in weights), pixels, patch, radius,
+                                       k, 0.5)
+    assert all(torch.equal(a, b) for a, b in zip(fused, reference))
+
+
+def test_kernel_gather_reads_the_patches_of_the_padded_view(rng):
+    pixels = torch.from_numpy(rng.integers(0, 256, (5, 12, 9, 3), dtype=np.uint8))
+    k, patch, radius = 2, 4, 2
+    exemplar_index = torch.from_numpy(rng.integers(0, 5, (k, 12, 9)))
+    dy, dx = (torch.from_numpy(rng.integers(-radius, radius + 1, (k, 12, 9))) for _ in range(2))
+    matches = exemplar.Matches(exemplar_index, dy, dx)
+    kernel = exemplar._kernel_gather(pixels, matches, patch, radius)
+    strided = exemplar._strided_gather(pixels, matches, patch, radius)
+    for rows in [(0, 3), (3, 12)]:
+        assert torch.equal(kernel(*rows), strided(*rows))
 
 
 def test_chunking_of_exemplars_pixels_and_top_k_merges_does_not_change_the_result(rng, monkeypatch):

@@ -3,6 +3,7 @@ determinism, combined tables, trained weights, SPEC errors and output-folder pro
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from facerestore.evaluate.benchmark import BENCHMARK_SEED, BENCHMARKS
 from facerestore.io import write_image
 from facerestore.methods import build_method
 from facerestore.metrics import PCAIdentity
+from facerestore.models.inference import prepare_for_inference
 from facerestore.models.weights import save_weights_file
 
 
@@ -189,3 +191,24 @@ def test_output_folder_is_not_overwritten_without_overwrite(tmp_path, capsys):
     assert (tmp_path / "run" / "scores.csv").read_bytes() == before + b"# marker\n"
     assert _eval(tmp_path, "run", *args, "--overwrite") == 0
     assert (tmp_path / "run" / "scores.csv").read_bytes() == before
+
+
+def test_bf16_evaluation_stores_the_weights_in_bf16_and_scores_close_to_fp32(tmp_path):
+    torch.manual_seed(0)
+    weights = save_weights_file(build_method("vdsr", depth=3, channels=8).state_dict(), tmp_path / "vdsr.safetensors")
+    options = ("--method", "vdsr", "--weights", str(weights), "--option", "depth=3", "--option", "channels=8",
+               "--data", "synthetic-fish-x4", "--count", "2")
+    for precision in ("fp32", "bf16"):
+        assert _eval(tmp_path, precision, *options, "--precision", precision) == 0
+        assert json.loads((tmp_path / precision / "run.json").read_text())["precision"] == precision
+    fp32, bf16 = read_scores(tmp_path / "fp32")[0], read_scores(tmp_path / "bf16")[0]
+    assert fp32.psnr != bf16.psnr and abs(fp32.psnr - bf16.psnr) < 0.05
+
+
+def test_prepare_for_inference_in_bf16_keeps_normalisation_in_fp32():
+    method = prepare_for_inference(build_method("ufvnet", width=0.125), precision="bf16")
+    dtypes = {type(m).__name__: p.dtype for m in method.modules() for p in m.parameters(recurse=False)}
+    assert dtypes["PackedConv2d"] == dtypes["Linear"] == torch.bfloat16
+    assert dtypes["BatchNorm2d"] == torch.float32  # pre-activation BatchNorms cannot be folded
+    with pytest.raises(ConfigError, match="precision"):
+        prepare_for_inference(build_method("bicubic"), precision="fp16")

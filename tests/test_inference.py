@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from facerestore.models import build_model
-from facerestore.models.inference import fold_batchnorm, prepare_for_inference
+from facerestore.models.inference import (PackedConv2d, PackedConvTranspose2d, fold_batchnorm, prepare_for_inference,
+                                          use_packed_convs)
 
 
 def _randomize_batchnorm(model: nn.Module) -> nn.Module:
@@ -77,31 +78,53 @@ def test_fold_switches_the_model_to_eval_mode():
     assert not fold_batchnorm(model).training
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("transposed", [False, True])
-@pytest.mark.parametrize("size", [1, 2, 4, 8])
-def test_matmul_conv_equals_the_convolution_on_few_pixels(transposed, size):
-    from facerestore.models.inference import MatmulConv
-
+def test_packed_conv_equals_the_convolution_at_every_size_and_keeps_the_memory_format(dtype, channels_last,
+                                                                                       transposed):
     torch.manual_seed(0)
-    conv = (nn.ConvTranspose2d if transposed else nn.Conv2d)(32, 16, 4, stride=2, padding=1).eval()
-    x = torch.randn(3, 32, size, size) if transposed or size > 1 else torch.randn(3, 32, 2, 2)
+    kind = nn.ConvTranspose2d if transposed else nn.Conv2d
+    conv = kind(32, 16, 4, stride=2, padding=1, dilation=1, groups=2).eval().to(dtype)
+    packed = use_packed_convs(copy.deepcopy(conv))
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
     with torch.inference_mode():
-        assert torch.allclose(MatmulConv(conv)(x), conv(x), atol=1e-5)
+        for shape in [(1, 32, 2, 2), (3, 32, 8, 8), (2, 32, 5, 9)]:  # packed for the first, reused for the rest
+            x = torch.randn(shape).to(dtype).contiguous(memory_format=fmt)
+            out, ref = packed(x), conv(x)
+            assert out.shape == ref.shape and out.dtype == dtype and out.is_contiguous(memory_format=fmt)
+            assert torch.allclose(out.float(), ref.float(), atol=1e-5 if dtype == torch.float32 else 2e-2)
 
 
-def test_matmul_conv_wraps_only_weight_heavy_convolutions_and_keeps_their_weights(monkeypatch):
-    from facerestore.models import inference
-    from facerestore.models.inference import MATMUL_MAX_PIXELS, MatmulConv, use_matmul_convs
-
-    monkeypatch.setattr(inference, "MATMUL_MIN_WEIGHTS", 1 << 20)  # the real threshold is 16 M weights
-    model = nn.Sequential(nn.Conv2d(256, 256, 4, 2, 1), nn.Conv2d(8, 8, 3, padding=1),
-                          nn.Conv2d(256, 256, 3, padding=1, padding_mode="reflect"))
-    weight = model[0].weight
-    use_matmul_convs(model)
-    assert isinstance(model[0], MatmulConv) and model[0].conv.weight is weight
-    assert isinstance(model[1], nn.Conv2d) and isinstance(model[2], nn.Conv2d)  # small; reflection padding
-    assert isinstance(use_matmul_convs(build_model("gfrnet_warpnet")).encoder[6].conv, MatmulConv)
-    big = torch.randn(1, 256, 64, 64)  # 32×32 output pixels > MATMUL_MAX_PIXELS: the convolution itself
-    assert 32 * 32 > MATMUL_MAX_PIXELS
+def test_packed_conv_repacks_after_a_weight_update_and_defers_to_the_conv_for_gradients():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(8, 8, 3, padding=2, dilation=2)
+    packed, x = use_packed_convs(copy.deepcopy(conv)), torch.randn(1, 8, 6, 6)
     with torch.inference_mode():
-        assert torch.equal(model[0](big), model[0].conv(big))
+        packed(x)
+    with torch.no_grad():
+        packed.weight.mul_(-2)  # in place, as load_state_dict does
+        conv.weight.mul_(-2)
+    with torch.inference_mode():
+        assert torch.allclose(packed(x), conv(x), atol=1e-5)
+    packed(x).sum().backward()  # gradients wanted: the convolution's own forward
+    assert packed.weight.grad is not None
+
+
+def test_packed_conv_casts_fp32_input_to_stored_bf16_weights_under_autocast():
+    conv = nn.Conv2d(4, 4, 3, padding=1).to(torch.bfloat16).requires_grad_(False)
+    x = torch.randn(1, 4, 5, 5)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out, ref = use_packed_convs(copy.deepcopy(conv))(x), conv(x)
+    assert out.dtype == torch.bfloat16 and torch.equal(out, ref)
+
+
+def test_use_packed_convs_changes_only_the_class_of_zero_padded_convolutions():
+    model = nn.Sequential(nn.Conv2d(16, 16, 4, 2, 1), nn.ConvTranspose2d(16, 8, 4, 2, 1),
+                          nn.Conv2d(8, 8, 3, padding=1, padding_mode="reflect"), nn.Conv2d(8, 8, 3, padding="same"))
+    weight, keys = model[0].weight, list(model.state_dict())
+    use_packed_convs(model)
+    assert type(model[0]) is PackedConv2d and model[0].weight is weight and type(model[1]) is PackedConvTranspose2d
+    assert type(model[2]) is nn.Conv2d and type(model[3]) is nn.Conv2d  # reflection / string padding
+    assert list(model.state_dict()) == keys
+    assert type(use_packed_convs(build_model("gfrnet_warpnet")).encoder[6].conv) is PackedConv2d

@@ -1,7 +1,7 @@
 """``facerestore eval``: score a method on a benchmark or folder, or combine earlier runs into one table.
 
     facerestore eval --method NAME [--weights FILE] [--option K=V ...] --data SPEC [--scales S ...]
-                     [--count N] [--identity dlib|pca|none] [--out DIR] [--overwrite]
+                     [--count N] [--identity dlib|pca|none] [--precision fp32|bf16] [--out DIR] [--overwrite]
     facerestore eval --combine RUN_DIR ... --out DIR [--overwrite]
 
 Writes ``results.md`` / ``results.csv`` (methods as rows), ``scores.csv`` (read by ``--combine``), ``grid.png``
@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from facerestore.errors import ConfigError
+from facerestore.models.inference import PRECISIONS, prepare_for_inference
 
 IDENTITY_CHOICES = ("dlib", "pca", "none")
 
@@ -52,6 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--crop", type=int, default=0, metavar="N", help="border pixels left out of PSNR / SSIM")
     parser.add_argument("--batch-size", type=int, default=8, metavar="N")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                        help="bf16: conv/linear weights in bfloat16 under bf16 autocast (default fp32)")
     parser.add_argument("--out", type=Path, help="output folder (default: eval/<label>_<data>)")
     parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in --out")
     parser.set_defaults(func=run)
@@ -118,7 +121,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from facerestore.methods import build_method
 
     name, options = _method_spec(args)
-    method = build_method(name, weights=args.weights, **options)
+    method = prepare_for_inference(build_method(name, weights=args.weights, **options), precision=args.precision)
     data = parse_spec(args.data, args.size or (method.hr_size if args.data.startswith("folder:") else None))
     data = data.with_scales(args.scales or ()).with_count(args.count)
     label = args.label or name
@@ -126,13 +129,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     check_output_folder(out, args.overwrite)  # before the (long) run
     start = time.perf_counter()
     result = evaluate(method, data, label=label, batch_size=args.batch_size, identity=_identity(args, data),
-                      crop_border=args.crop, device=args.device, progress=True)
+                      crop_border=args.crop, device=args.device, progress=True, bf16=args.precision == "bf16")
     seconds = time.perf_counter() - start
     meta = {"method": name, "label": label, "options": options, "weights": None if args.weights is None else
             str(args.weights), "data": data.name, "protocol": data.protocol, "size": data.size, "count": data.count,
             "seed": data.seed, "conditions": [[c.label, c.preset, dict(c.options)] for c in data.conditions],
             "identity": args.identity, "pca": None if args.pca is None else str(args.pca), "crop": args.crop,
-            "batch_size": args.batch_size, "facerestore": __version__}
+            "batch_size": args.batch_size, "precision": args.precision, "facerestore": __version__}
     write_outputs(out, result.scores, title=f"{label} on {data.name}", grid=result.grid, meta=meta,
                   overwrite=args.overwrite)
     print(markdown_table(result.scores), end="")

@@ -87,11 +87,13 @@ def _hwc(batch: torch.Tensor) -> np.ndarray:
 
 def evaluate(method: Method, data: EvalData, *, label: str | None = None, batch_size: int = 8,
              identity: DlibIdentity | PCAIdentity | None = None, crop_border: int = 0,
-             device: str | torch.device = "cpu", grid_faces: int = 2, progress: bool = False) -> EvalResult:
+             device: str | torch.device = "cpu", grid_faces: int = 2, progress: bool = False,
+             bf16: bool = False) -> EvalResult:
     """Scores of ``method`` on ``data``: one :class:`Score` per condition (plus ``all`` when there are several)
     and a comparison grid of the first ``grid_faces`` faces of each condition. ``label`` names the method's
-    row (default: its registry name). Raises :class:`ConfigError` when the method's HR size or output size
-    does not match the data."""
+    row (default: its registry name). ``bf16``: run the method under bf16 autocast (prepare it with
+    ``prepare_for_inference(..., precision="bf16")`` first to store its weights in bf16). Raises
+    :class:`ConfigError` when the method's HR size or output size does not match the data."""
     if batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
     if method.hr_size is not None and method.hr_size != data.size:
@@ -105,7 +107,7 @@ def evaluate(method: Method, data: EvalData, *, label: str | None = None, batch_
     scores, rows, totals = [], [], {"psnr": [], "ssim": [], "identity": []}
     for condition in data.conditions:
         per_face = _run_condition(method, data, condition, keys, batch_size, scorer, crop_border, device,
-                                  grid_faces, rows, progress)
+                                  grid_faces, rows, progress, bf16)
         scores.append(_mean_score(label, data.name, condition.label, per_face, measure))
         for name, values in per_face.items():
             totals[name].extend(values)
@@ -116,14 +118,14 @@ def evaluate(method: Method, data: EvalData, *, label: str | None = None, batch_
 
 def _run_condition(method: Method, data: EvalData, condition: Condition, keys: frozenset[str], batch_size: int,
                    scorer: _IdentityScorer | None, crop_border: int, device: str | torch.device, grid_faces: int,
-                   rows: list[np.ndarray], progress: bool) -> dict[str, list[float]]:
+                   rows: list[np.ndarray], progress: bool, bf16: bool) -> dict[str, list[float]]:
     dataset = data.dataset(condition, keys)
     count = len(dataset) if data.count is None else min(data.count, len(dataset))
     per_face: dict[str, list[float]] = {"psnr": [], "ssim": [], "identity": []}
     bar = tqdm(total=count, desc=f"{method.name} {data.name} {condition.label}", unit="face", disable=not progress)
     for samples in iterate_batches(dataset, count, batch_size):
         batch = collate_samples(samples)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast(torch.device(device).type, torch.bfloat16, enabled=bf16):
             output = method({k: v.to(device) for k, v in batch.items()}).float().cpu()
         hr = batch["hr"]
         if output.shape != hr.shape:

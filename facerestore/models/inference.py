@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from facerestore.errors import ConfigError
+
 _CONVS = (nn.Conv2d, nn.ConvTranspose2d)
 
 
@@ -69,78 +71,111 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return model
 
 
-MATMUL_MAX_PIXELS = 256  # output pixels per image up to which a weight-heavy conv runs as a matrix product
-MATMUL_MIN_WEIGHTS = 1 << 24  # 1024×1024×4×4: GFRNet's inner layers; Yun & Park's 512-wide ones are faster as convs
+class _Prepacked:
+    """Forward of a convolution whose weights are laid out for oneDNN once, not on every call.
 
+    A plain CPU ``conv2d`` / ``conv_transpose2d`` reorders its weight tensor into oneDNN's blocked layout on
+    every call. For weight-heavy layers on few pixels that copy is the whole cost (GFRNet's 1024-channel
+    4×4 layers at 8×8 … 1×1: 67 MB each, 22 ms reordered vs 0.2–3 ms prepacked on this CPU, docs/models.md).
+    Here the weight is reordered on the first call (``mkldnn._reorder_convolution[_transpose]_weight``, the
+    form PyTorch's own freezing pass uses) and kept beside it; it is packed again when the weight changes
+    (dtype, storage or an in-place update such as ``load_state_dict``; weights created under
+    ``inference_mode`` have no version counter, so only their dtype and storage are watched). The output keeps
+    PyTorch's memory format (channels_last when the input or the weight is).
 
-class MatmulConv(nn.Module):
-    """Inference form of a weight-heavy convolution on few pixels: one matrix product with the weight tensor
-    viewed as a matrix (no copy), ``W · unfold(x)`` for a Conv2d and ``fold(Wᵀ · x)`` for a ConvTranspose2d;
-    the wrapped convolution itself on inputs giving more than :data:`MATMUL_MAX_PIXELS` output pixels.
-
-    oneDNN lays a convolution's weights out anew on every call. For layers with millions of weights and a
-    handful of pixels (GFRNet's 1024-channel 4×4 layers at 8×8 … 1×1, 67 MB each) that copy
-    dominates, and the fp32 matrix product is 2–4× faster on this CPU (docs/models.md). Same arithmetic, sums
-    in another order: outputs equal to the convolution's to float rounding. Weights stored in bf16
-    (:func:`cast_weights`) keep the convolution, which was faster than a bf16 matrix product here.
+    The convolution's own forward runs whenever prepacking does not apply: gradients needed, a non-CPU
+    device, or input and weight dtypes differing (under CPU autocast an fp32 input meets bf16 weights stored
+    by :func:`cast_weights` and is cast to bf16 first, as autocast would).
     """
 
-    def __init__(self, conv: nn.Conv2d | nn.ConvTranspose2d):
-        super().__init__()
-        self.conv = conv
-        self.transposed = isinstance(conv, nn.ConvTranspose2d)
+    _packed: torch.Tensor | None = None
+    _packed_for: tuple | None = None
 
-    @staticmethod
-    def applies_to(module: nn.Module) -> bool:
-        if not isinstance(module, _CONVS) or module.groups != 1 or module.weight.numel() < MATMUL_MIN_WEIGHTS:
-            return False
-        if isinstance(module, nn.ConvTranspose2d):
-            return not any(module.output_padding)
-        return module.padding_mode == "zeros" and not isinstance(module.padding, str)
+    def __getstate__(self) -> dict:  # copies and pickles leave the opaque packed tensor behind
+        return {k: v for k, v in self.__dict__.items() if k not in ("_packed", "_packed_for")}
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        conv = self.conv
-        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = conv.kernel_size, conv.stride, conv.padding, conv.dilation
-        n, _, h, w = x.shape
-        if self.transposed:
-            out_h = (h - 1) * sh - 2 * ph + dh * (kh - 1) + 1
-            out_w = (w - 1) * sw - 2 * pw + dw * (kw - 1) + 1
+    def _packed_weight(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight
+        key = (weight.dtype, weight.data_ptr(), None if weight.is_inference() else weight._version)
+        if key != self._packed_for:
+            if isinstance(self, nn.ConvTranspose2d):
+                self._packed = torch.ops.mkldnn._reorder_convolution_transpose_weight(
+                    weight.detach(), list(self.padding), list(self.output_padding), list(self.stride),
+                    list(self.dilation), self.groups, list(x.shape))
+            else:
+                self._packed = torch.ops.mkldnn._reorder_convolution_weight(
+                    weight.detach(), list(self.padding), list(self.stride), list(self.dilation), self.groups,
+                    list(x.shape))
+            self._packed_for = key
+        return self._packed
+
+    def forward(self, x: torch.Tensor, *args) -> torch.Tensor:
+        weight = self.weight
+        if (torch.is_autocast_enabled("cpu") and weight.dtype == torch.get_autocast_dtype("cpu")
+                and x.dtype == torch.float32):
+            x = x.to(weight.dtype)
+        if (args or x.device.type != "cpu" or x.dtype != weight.dtype
+                or x.dtype not in (torch.float32, torch.bfloat16) or (torch.is_grad_enabled() and weight.requires_grad)):
+            return super().forward(x, *args)
+        bias = None if self.bias is None else self.bias.detach().to(x.dtype)
+        geometry = (list(self.stride), list(self.dilation), self.groups, "none", [], "")
+        if isinstance(self, nn.ConvTranspose2d):
+            out = torch.ops.mkldnn._convolution_transpose_pointwise(
+                x, self._packed_weight(x), bias, list(self.padding), list(self.output_padding), *geometry)
         else:
-            out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-            out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-        weight = conv.weight
-        if out_h * out_w > MATMUL_MAX_PIXELS or weight.dtype != torch.float32:
-            return conv(x)
-        if self.transposed:  # weight in × out × kh × kw
-            cols = torch.matmul(weight.flatten(1).t(), x.flatten(2))
-            out = nn.functional.fold(cols, (out_h, out_w), (kh, kw), (dh, dw), (ph, pw), (sh, sw))
-        else:  # weight out × in × kh × kw
-            cols = nn.functional.unfold(x, (kh, kw), (dh, dw), (ph, pw), (sh, sw))
-            out = torch.matmul(weight.flatten(1), cols).view(n, -1, out_h, out_w)
-        return out if conv.bias is None else out + conv.bias.to(out.dtype).view(1, -1, 1, 1)
+            out = torch.ops.mkldnn._convolution_pointwise(x, self._packed_weight(x), bias, list(self.padding),
+                                                          *geometry)
+        return out if _channels_last(x) or _channels_last(weight) else out.contiguous()
 
 
-def use_matmul_convs(model: nn.Module) -> nn.Module:
-    """Wrap every convolution :meth:`MatmulConv.applies_to` in a :class:`MatmulConv`, in place; returns ``model``.
-    The wrapped weights are the same tensors (``cast_weights`` and state dicts keep working, under ``conv.``)."""
-    for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if MatmulConv.applies_to(child):
-                setattr(module, name, MatmulConv(child))
+def _channels_last(t: torch.Tensor) -> bool:
+    return t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous()
+
+
+class PackedConv2d(_Prepacked, nn.Conv2d):
+    """``nn.Conv2d`` with prepacked oneDNN weights (:class:`_Prepacked`)."""
+
+
+class PackedConvTranspose2d(_Prepacked, nn.ConvTranspose2d):
+    """``nn.ConvTranspose2d`` with prepacked oneDNN weights (:class:`_Prepacked`)."""
+
+
+def use_packed_convs(model: nn.Module) -> nn.Module:
+    """Turn every zero-padded ``Conv2d`` / ``ConvTranspose2d`` of ``model`` into its prepacked form, in place;
+    returns ``model``. Only the class changes (``PackedConv2d`` is a ``Conv2d``): the weights are the same
+    tensors, state-dict keys, :func:`cast_weights` and BatchNorm folding keep working. Reflection-padded or
+    ``padding="same"`` convolutions stay as they are."""
+    if not torch.backends.mkldnn.is_available():
+        return model
+    for module in model.modules():
+        if type(module) in _PACKED and module.padding_mode == "zeros" and not isinstance(module.padding, str):
+            module.__class__ = _PACKED[type(module)]
     return model
 
 
-def prepare_for_inference(model: nn.Module, channels_last: bool = False) -> nn.Module:
-    """Eval mode, BatchNorm folded, gradients off, weight-heavy convolutions on few pixels as matrix products
-    (:class:`MatmulConv`) and optionally channels_last weights, in place; returns ``model``.
+_PACKED = {nn.Conv2d: PackedConv2d, nn.ConvTranspose2d: PackedConvTranspose2d}
 
-    Run the prepared model under ``torch.inference_mode()`` (with inputs in channels_last when asked).
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def prepare_for_inference(model: nn.Module, channels_last: bool = False, precision: str = "fp32") -> nn.Module:
+    """Eval mode, BatchNorm folded, gradients off, convolution weights prepacked for oneDNN
+    (:func:`use_packed_convs`), optionally channels_last weights, and for ``precision="bf16"`` conv/linear
+    weights stored in bf16 (:func:`cast_weights`), in place; returns ``model``.
+
+    Run the prepared model under ``torch.inference_mode()`` (with inputs in channels_last when asked), and a
+    bf16 one under ``torch.autocast(device, dtype=torch.bfloat16)`` too.
     """
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     fold_batchnorm(model)
-    use_matmul_convs(model)
+    use_packed_convs(model)
     model.requires_grad_(False)
     if channels_last:
         model.to(memory_format=torch.channels_last)
+    if precision == "bf16":
+        cast_weights(model, torch.bfloat16)
     return model
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -32,7 +33,7 @@ from facerestore.restore.guided_filter import Workspace, box_sum
 
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 STD_FLOOR = 1e-3
-_PLANE_ELEMENTS = 1 << 18   # elements per exemplar chunk in the search loop (measured best of 2^14…2^20)
+_PLANE_ELEMENTS = 1 << 18   # elements per exemplar chunk in the torch search loop (measured best of 2^14…2^20)
 _MERGE_ROWS = 64            # exemplars pooled before each top-K merge
 _REGRESSION_PIXELS = 256    # pixels per chunk of the regression (its gathered patches stay cache-sized)
 
@@ -73,11 +74,15 @@ def _reflect_index(n: int, before: int, after: int, device: torch.device) -> tor
 
 
 def reflect_pad(x: torch.Tensor, before: int, after: int, dims: tuple[int, int] = (-2, -1)) -> torch.Tensor:
-    """Reflect-pad two axes (height, width) of ``x`` by ``before`` / ``after`` (any dtype)."""
-    dy, dx = dims
-    iy = _reflect_index(x.shape[dy], before, after, x.device)
-    ix = _reflect_index(x.shape[dx], before, after, x.device)
-    return x.index_select(dy, iy).index_select(dx, ix)
+    """Reflect-pad two axes (height, width) of ``x`` by ``before`` / ``after`` (any dtype, any pad size)."""
+    for dim in dims:
+        n = x.shape[dim]
+        if max(before, after) < n:    # mirrored slices: copies whole rows, several times faster than a gather
+            mirrored = [x.narrow(dim, 1, before).flip(dim), x, x.narrow(dim, n - 1 - after, after).flip(dim)]
+            x = torch.cat(mirrored, dim)
+        else:
+            x = x.index_select(dim, _reflect_index(n, before, after, x.device))
+    return x
 
 
 def _margins(patch: int, radius: int) -> tuple[int, int]:
@@ -91,34 +96,71 @@ def match_patches(base_y: torch.Tensor, exemplars: torch.Tensor, *, patch: int, 
 
     base_y (H, W) luma in [0, 1] (its dtype is the compute dtype); exemplars (N, H, W, 3) RGB, uint8
     or floating in [0, 1]. For each exemplar the best patch in the search window is kept, then the K
-    exemplars with the smallest distance.
+    exemplars with the smallest distance. float32 on the CPU runs the fused kernel of
+    :mod:`facerestore.restore.exemplar_search`; other devices and dtypes the torch loop below.
     """
-    height, width = base_y.shape
+    if exemplars.shape[0] < k:
+        raise ValueError(f"fewer exemplars than K = {k}")
     npx = patch * patch
-    side = 2 * radius + 1
-    before, after = _margins(patch, 0)
-    base_pad = reflect_pad(base_y, before, after)
+    base_pad = reflect_pad(base_y, *_margins(patch, 0))
     mean_b = box_sum(base_pad, patch) / npx
     std_b = torch.sqrt(torch.clamp(box_sum(base_pad * base_pad, patch) / npx - mean_b * mean_b,
                                    min=STD_FLOOR ** 2))
-    weight_sad = (1 - alpha) * std_b
-    weight_mean = alpha * npx * mean_b
+    weights = ((1 - alpha) * std_b, alpha * npx * mean_b)
+    search = _fused_search if base_y.device.type == "cpu" and base_y.dtype == torch.float32 else _torch_search
+    exemplar, offset = search(base_pad, weights, exemplars, patch, radius, k, alpha)
+    side = 2 * radius + 1
+    return Matches(exemplar=exemplar, dy=offset // side - radius, dx=offset % side - radius)
+
+
+def _exemplar_stats(exemplars: torch.Tensor, like: torch.Tensor, patch: int, radius: int,
+                    alpha: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Reflect-padded luma of a chunk of exemplars and its α/σ_E and μ_E/σ_E at every window position."""
+    npx = patch * patch
+    before, after = _margins(patch, radius)
+    ex_pad = reflect_pad(luma(to_unit(exemplars, like.dtype)), before, after)
+    mean_e = box_sum(ex_pad, patch) / npx
+    inv_std_e = torch.rsqrt(torch.clamp(box_sum(ex_pad * ex_pad, patch) / npx - mean_e * mean_e,
+                                        min=STD_FLOOR ** 2))
+    return ex_pad, alpha * inv_std_e, mean_e * inv_std_e
+
+
+def _fused_search(base_pad: torch.Tensor, weights: tuple[torch.Tensor, torch.Tensor], exemplars: torch.Tensor,
+                  patch: int, radius: int, k: int, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(exemplar, offset) of the K best per pixel, each (K, H, W) int64, by the numba kernel (which also
+    computes the exemplars' luma and statistics, band by band)."""
+    from facerestore.restore.exemplar_search import search_kernel
+
+    shape = (k,) + tuple(weights[0].shape)
+    value = np.empty(shape, dtype=np.float32)
+    exemplar, offset = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    before, after = _margins(patch, radius)
+    rows, cols = (_reflect_index(n, before, after, torch.device("cpu")).numpy() for n in exemplars.shape[1:3])
+    pixels = exemplars if exemplars.dtype == torch.uint8 else exemplars.to(torch.float32)
+    search_kernel(patch)(base_pad.contiguous().numpy(), *(w.contiguous().numpy() for w in weights),
+                         pixels.contiguous().numpy(), np.float32(255 if pixels.dtype == torch.uint8 else 1), rows, cols,
+                         STD_FLOOR, alpha, radius, value, exemplar, offset)
+    return torch.from_numpy(exemplar), torch.from_numpy(offset)
+
+
+def _torch_search(base_pad: torch.Tensor, weights: tuple[torch.Tensor, torch.Tensor], exemplars: torch.Tensor,
+                  patch: int, radius: int, k: int, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(exemplar, offset) of the K best per pixel, each (K, H, W) int64, by tensor operations (any device)."""
+    weight_sad, weight_mean = weights
+    height, width = weight_sad.shape
+    side = 2 * radius + 1
     chunk = max(1, _PLANE_ELEMENTS // base_pad.numel())
-    pool = _TopK(k, chunk * (_MERGE_ROWS // chunk + 1), base_y)
+    pool = _TopK(k, chunk * (_MERGE_ROWS // chunk + 1), weight_sad)
     work = Workspace()
     for start in range(0, exemplars.shape[0], chunk):
-        ex_y = luma(to_unit(exemplars[start:start + chunk], base_y.dtype))
-        ex_pad = reflect_pad(ex_y, before + radius, after + radius)
-        mean_e = box_sum(ex_pad, patch) / npx
-        inv_std_e = torch.rsqrt(torch.clamp(box_sum(ex_pad * ex_pad, patch) / npx - mean_e * mean_e,
-                                            min=STD_FLOOR ** 2))
-        scaled_inv_std = alpha * inv_std_e
-        mean_over_std = mean_e * inv_std_e
-        planes = (ex_y.shape[0], height, width)
-        pair = work.get("pair", (ex_y.shape[0], 2) + base_pad.shape, base_y)
-        sums = work.get("sums", (ex_y.shape[0], 2, height, width), base_y)
-        best, dist, closer, offset = (work.get(name, planes, base_y) for name in ("best", "dist", "closer",
-                                                                                    "offset"))
+        ex_pad, scaled_inv_std, mean_over_std = _exemplar_stats(exemplars[start:start + chunk], base_pad, patch,
+                                                                radius, alpha)
+        count = ex_pad.shape[0]
+        planes = (count, height, width)
+        pair = work.get("pair", (count, 2) + base_pad.shape, base_pad)
+        sums = work.get("sums", (count, 2, height, width), base_pad)
+        best, dist, closer, offset = (work.get(name, planes, base_pad) for name in ("best", "dist", "closer",
+                                                                                      "offset"))
         for o in range(side * side):
             oy, ox = divmod(o, side)
             window = ex_pad[:, oy:oy + base_pad.shape[0], ox:ox + base_pad.shape[1]]
@@ -136,9 +178,8 @@ def match_patches(base_y: torch.Tensor, exemplars: torch.Tensor, *, patch: int, 
                 torch.lt(dist, best, out=closer)   # strict "<": the first offset wins ties
                 torch.maximum(offset, closer.mul_(o), out=offset)
                 torch.minimum(best, dist, out=best)
-        pool.add(best, torch.arange(start, start + ex_y.shape[0], device=base_y.device), offset.long())
-    exemplar, offset = pool.result()
-    return Matches(exemplar=exemplar, dy=offset // side - radius, dx=offset % side - radius)
+        pool.add(best, torch.arange(start, start + count, device=base_pad.device), offset.long())
+    return pool.result()
 
 
 class _TopK:
@@ -171,8 +212,6 @@ class _TopK:
 
     def result(self) -> tuple[torch.Tensor, torch.Tensor]:
         self._merge()
-        if torch.isinf(self.values[:self.k]).any():
-            raise ValueError(f"fewer exemplars than K = {self.k}")
         return self.exemplar[:self.k].clone(), self.offset[:self.k].clone()
 
 
@@ -185,30 +224,19 @@ def regress(base_y: torch.Tensor, exemplars: torch.Tensor, matches: Matches, *, 
     """
     k, height, width = matches.exemplar.shape
     dtype, device = base_y.dtype, base_y.device
-    used, slot = torch.unique(matches.exemplar, return_inverse=True)
-    before, after = _margins(patch, radius)
-    source = reflect_pad(exemplars.index_select(0, used), before, after, dims=(1, 2)).contiguous()
-    pad_h, pad_w = source.shape[1:3]
-    # Overlapping view: row j holds the P consecutive RGB pixels starting at flat pixel j; patches are
-    # gathered in the bank's dtype and the uint8 scale 1/255 is applied to the small K×K systems instead.
-    rows = source.reshape(-1).as_strided((source.numel() // 3 - patch + 1, 3 * patch), (3, 1))
-    scale = 1 / 255 if source.dtype == torch.uint8 else 1.0
+    gather = (_kernel_gather if device.type == "cpu" and exemplars.device.type == "cpu" else _strided_gather)(
+        exemplars, matches, patch, radius)
+    # Patches are gathered in the bank's dtype and the uint8 scale 1/255 is applied to the small K×K systems.
+    scale = 1 / 255 if exemplars.dtype == torch.uint8 else 1.0
     weights = torch.tensor(LUMA_WEIGHTS, dtype=dtype, device=device)
     base_pad = reflect_pad(base_y, *_margins(patch, 0))
     canvas = torch.zeros((3,) + base_pad.shape, dtype=dtype, device=device)
     ridge = ridge_lambda * torch.eye(k, dtype=dtype, device=device)
-    patch_rows = torch.arange(patch, device=device) * pad_w
     step = max(1, _REGRESSION_PIXELS // width)
     for y0 in range(0, height, step):
         y1 = min(height, y0 + step)
         count = (y1 - y0) * width
-        ys = torch.arange(y0, y1, device=device)[:, None]
-        xs = torch.arange(width, device=device)[None, :]
-        top = ys + radius + matches.dy[:, y0:y1]
-        left = xs + radius + matches.dx[:, y0:y1]
-        first = (slot[:, y0:y1] * pad_h + top) * pad_w + left                  # (K, rows, W)
-        index = (first.permute(1, 2, 0)[..., None] + patch_rows).reshape(-1)  # (pixels, K, P rows)
-        hr = rows.index_select(0, index).to(dtype).view(count, k, patch * patch, 3)
+        hr = gather(y0, y1).to(dtype).view(count, k, patch * patch, 3)
         h_y = (hr @ weights).mul_(scale)                                       # luma, (pixels, K, P²)
         base_patch = F.unfold(base_pad[None, None, y0:y1 + patch - 1], patch)[0].T[..., None]
         gram = h_y @ h_y.transpose(1, 2) + ridge
@@ -218,6 +246,56 @@ def regress(base_y: torch.Tensor, exemplars: torch.Tensor, matches: Matches, *, 
         canvas[:, y0:y1 + patch - 1] += F.fold(columns, (y1 - y0 + patch - 1, base_pad.shape[1]), patch)[0]
     lo = patch // 2
     return canvas[:, lo:lo + height, lo:lo + width] / _cover_count(height, width, patch, base_y)
+
+
+def _window_corners(matches: Matches, y0: int, y1: int, radius: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-left corners (K, rows, W) of the matched patches of image rows ``y0 … y1 - 1``, in the coordinates of
+    the exemplars reflect-padded by ``_margins(patch, radius)``."""
+    device = matches.dy.device
+    top = torch.arange(y0, y1, device=device)[:, None] + radius + matches.dy[:, y0:y1]
+    left = torch.arange(matches.dx.shape[-1], device=device)[None, :] + radius + matches.dx[:, y0:y1]
+    return top, left
+
+
+def _strided_gather(exemplars: torch.Tensor, matches: Matches, patch: int, radius: int):
+    """Patch gatherer in torch (any device): the used exemplars reflect-padded once, then an overlapping view
+    whose row j holds the P consecutive RGB pixels from flat pixel j, indexed by every patch row.
+    Returns ``gather(y0, y1)`` → (pixels, K, P·P·3) in the exemplars' dtype."""
+    used, slot = torch.unique(matches.exemplar, return_inverse=True)
+    source = reflect_pad(exemplars.index_select(0, used), *_margins(patch, radius), dims=(1, 2)).contiguous()
+    pad_h, pad_w = source.shape[1:3]
+    rows = source.reshape(-1).as_strided((source.numel() // 3 - patch + 1, 3 * patch), (3, 1))
+    patch_rows = torch.arange(patch, device=source.device) * pad_w
+
+    def gather(y0: int, y1: int) -> torch.Tensor:
+        top, left = _window_corners(matches, y0, y1, radius)
+        first = (slot[:, y0:y1] * pad_h + top) * pad_w + left                   # (K, rows, W)
+        index = (first.permute(1, 2, 0)[..., None] + patch_rows).reshape(-1)   # (pixels, K, P rows)
+        return rows.index_select(0, index).view(-1, slot.shape[0], patch * patch * 3)
+
+    return gather
+
+
+def _kernel_gather(exemplars: torch.Tensor, matches: Matches, patch: int, radius: int):
+    """Patch gatherer on the CPU (numba, :func:`exemplar_search.gather_patches`): reads the matched patches
+    straight from the unpadded exemplars through reflected row / column indices (padding a 2,184-face bank
+    took longer than the regression itself). Same contract as :func:`_strided_gather`."""
+    from facerestore.restore.exemplar_search import gather_patches
+
+    k = matches.exemplar.shape[0]
+    pad_rows, pad_cols = (_reflect_index(n, *_margins(patch, radius), torch.device("cpu")).numpy()
+                          for n in exemplars.shape[1:3])
+    pixels = exemplars.contiguous().numpy()
+
+    def gather(y0: int, y1: int) -> torch.Tensor:
+        top, left = _window_corners(matches, y0, y1, radius)
+        which, top, left = (t.permute(1, 2, 0).reshape(-1, k).contiguous().numpy()
+                            for t in (matches.exemplar[:, y0:y1], top, left))
+        out = np.empty((which.shape[0], k, patch, patch, 3), dtype=pixels.dtype)
+        gather_patches(pixels, pad_rows, pad_cols, which, top, left, out)
+        return torch.from_numpy(out).view(-1, k, patch * patch * 3)
+
+    return gather
 
 
 def _cover_count(height: int, width: int, patch: int, like: torch.Tensor) -> torch.Tensor:

@@ -40,7 +40,7 @@ from facerestore.face.paste import paste_back
 from facerestore.face.priors import component_masks
 from facerestore.io import ImageInfo, from_float, read_image, split_alpha, to_float
 from facerestore.methods import Method, build_method
-from facerestore.models.inference import prepare_for_inference
+from facerestore.models.inference import PRECISIONS, prepare_for_inference
 from facerestore.restore.weights_cache import WEIGHTLESS_METHODS, resolve_weights
 
 NATIVE_LR_RANGE: Mapping[str, tuple[int, int]] = {"ufvnet": (8, 64), "sparnet": (8, 64), "gfrnet": (32, 256)}
@@ -48,7 +48,6 @@ FREE_SIZE_LR_RANGE = (8, 128)  # methods with hr_size None
 DEFAULT_SCALE = 2.0  # background factor for methods without a fixed scale
 BACKGROUNDS = {"bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
 DEVICES = ("cpu", "cuda", "mps")
-PRECISIONS = ("fp32", "bf16")
 SAMPLE_KEYS = frozenset({"lr", "lr_up", "masks", "guide"})  # what a photo gives (priors from landmarks)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, back to gray
 _REFERENCE = 512.0  # template size used to measure a face's native size
@@ -124,7 +123,8 @@ class FaceRestorer:
     ``scale``: background factor (default: the method's scale, else 2). ``face_size``: HR crop size for
     methods without a fixed one. ``aligned``: inputs are already aligned face crops (our 68-point template),
     restored whole. ``batch_size``: most faces per model call (None: all faces of a photo at once).
-    ``precision="bf16"``: bfloat16 autocast. ``method_options`` go to the method's constructor.
+    ``precision="bf16"``: conv/linear weights stored in bfloat16, run under bf16 autocast. ``method_options``
+    go to the method's constructor.
     """
 
     def __init__(self, method: str = "ufvnet", weights: str | os.PathLike | None = None, *, device: str = "cpu",
@@ -150,7 +150,7 @@ class FaceRestorer:
         if face_size is not None and (built.hr_size is not None or face_size < 1):
             raise ConfigError(f"face size applies to methods without a fixed output size (positive), not "
                               f"{method} (hr_size {built.hr_size}) with {face_size}")
-        self.method: Method = prepare_for_inference(built, channels_last=True).to(self.device)
+        self.method: Method = prepare_for_inference(built, channels_last=True, precision=precision).to(self.device)
         self.name = method
         self.scale = scale
         self.face_size = face_size
