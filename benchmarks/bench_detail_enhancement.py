@@ -1,9 +1,11 @@
 """Speed of Song et al.'s detail enhancement (facerestore.restore.detail_enhancement).
 
 Prints median wall and CPU (process) seconds of ``enhance_details`` for the issue's two targets
-(128×128 with 200 exemplars; 320×240 with 2,184) and for each search radius, and the speed-up over
-the straightforward per-pixel reference of tests/test_detail_enhancement.py on a tiny input, all
-measured in the same run. Timing does not depend on the pixel values, so exemplars are random uint8.
+(128×128 with 200 exemplars; 320×240 with 2,184) and for each search radius; the patch search alone by
+the CPU kernel (numba, the default on the CPU) against the torch tensor-operation search (the GPU path) at
+128×128; and the speed-up over the straightforward per-pixel reference of tests/test_detail_enhancement.py
+on a tiny input, all measured in the same run. Timing does not depend on the pixel values, so exemplars
+are random uint8. ``--threads`` sets torch's threads, which the numba kernels follow.
 
     .venv/bin/python benchmarks/bench_detail_enhancement.py [--threads 2] [--repeat 3] [--skip-large]
 """
@@ -20,6 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_detail_enhancement import _reference_enhance  # noqa: E402
 
+from facerestore.restore import exemplar  # noqa: E402
 from facerestore.restore.detail_enhancement import DetailEnhancementConfig, enhance_details  # noqa: E402
 
 
@@ -57,6 +60,17 @@ def main() -> None:
     vec_wall, _ = _time(lambda: enhance_details(base, exemplars, tiny), args.repeat)
     print(f"tiny 24x24, N=8, P=6, r=1: reference {ref_wall:.3f} s, vectorised {vec_wall * 1e3:.2f} ms, "
           f"speed-up x{ref_wall / vec_wall:.0f}")
+
+    base, exemplars = _inputs(128, 128, 200)
+    config = DetailEnhancementConfig()
+    base_pad = exemplar.reflect_pad(exemplar.luma(base.permute(1, 2, 0)), *exemplar._margins(config.patch_size, 0))
+    weights = exemplar.base_weights(base_pad, config.patch_size, config.alpha)
+    search = [lambda function=function: function(base_pad, weights, exemplars, config.patch_size,
+                                                 config.search_radius, config.num_candidates, config.alpha)
+              for function in (exemplar._fused_search, exemplar._torch_search)]
+    (fused, _), (tensor_ops, _) = (_time(fn, args.repeat) for fn in search)
+    print(f"search 128x128, N=200, r=2: CPU kernel {fused:.3f} s, torch ops {tensor_ops:.3f} s, "
+          f"speed-up x{tensor_ops / fused:.1f}")
 
     cases = [(128, 128, 200, r, args.repeat) for r in (2, 1, 0)]
     if not args.skip_large:

@@ -1,7 +1,8 @@
 """CPU forward time, peak memory and achieved GFLOP/s of every network at its paper size.
 
 For each model and batch size: the plain eval forward (``torch.no_grad``, the in-run baseline), the tuned
-fp32 path (:func:`facerestore.models.inference.prepare_for_inference` — BatchNorm folded, gradients off —
+fp32 path (:func:`facerestore.models.inference.prepare_for_inference` — BatchNorm folded, convolution weights
+prepacked, gradients off —
 under ``torch.inference_mode``, contiguous or channels_last: both are timed at the first batch size and
 the faster by CPU time is kept) and the tuned bf16 path (``torch.autocast("cpu", dtype=torch.bfloat16)``
 on the prepared model with its conv/linear weights stored in bf16, memory format picked the same way). Beside them, the machine's measured fp32/bf16 matmul

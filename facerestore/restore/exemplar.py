@@ -15,11 +15,15 @@ Multiplying D by ``P²·σ_B(p)`` and dropping ``α·P²·σ_B(p)`` gives
 
     D̃ = (1-α)·σ_B·S|B-E| - α·S(B·E)/σ_E + α·P²·μ_B·μ_E/σ_E,
 
-where S is a P×P box sum. Per exemplar and search offset this is two box sums (of B·E and |B-E|,
-by binary doubling) and three fused multiply-adds over all pixels at once; μ_E, σ_E are box sums
-of each exemplar computed once; every buffer of that loop is reused (a ``Workspace``). Eq. 5 is solved
-for ≥ 256 pixels (whole image rows) in one batched call, and the patches of Eq. 6 are overlap-averaged with
-``fold``. Measurements: docs/song_detail_enhancement.md.
+where S is a P×P box sum. On the CPU (float32) the whole search — exemplar luma and statistics, the two box
+sums per exemplar and offset, D̃, argmin, top-K — is one numba kernel working band by band in cache
+(:mod:`facerestore.restore.exemplar_search`), and the regression reads its patches through a numba gather
+from the unpadded exemplars. On a GPU (and the float64 search) tensor operations do the same: per exemplar chunk and
+offset two box sums (of B·E and |B-E|, by binary doubling) and three fused multiply-adds over all pixels,
+with μ_E, σ_E box sums of each exemplar and reused buffers (a ``Workspace``), and patches from an
+overlapping view of the reflect-padded exemplars. Eq. 5 is solved for ≥ 256 pixels (whole image rows) in
+one batched call, and the patches of Eq. 6 are overlap-averaged with ``fold``. Measurements:
+docs/song_detail_enhancement.md.
 """
 from __future__ import annotations
 
@@ -101,16 +105,22 @@ def match_patches(base_y: torch.Tensor, exemplars: torch.Tensor, *, patch: int, 
     """
     if exemplars.shape[0] < k:
         raise ValueError(f"fewer exemplars than K = {k}")
-    npx = patch * patch
     base_pad = reflect_pad(base_y, *_margins(patch, 0))
-    mean_b = box_sum(base_pad, patch) / npx
-    std_b = torch.sqrt(torch.clamp(box_sum(base_pad * base_pad, patch) / npx - mean_b * mean_b,
-                                   min=STD_FLOOR ** 2))
-    weights = ((1 - alpha) * std_b, alpha * npx * mean_b)
+    weights = base_weights(base_pad, patch, alpha)
     search = _fused_search if base_y.device.type == "cpu" and base_y.dtype == torch.float32 else _torch_search
     exemplar, offset = search(base_pad, weights, exemplars, patch, radius, k, alpha)
     side = 2 * radius + 1
     return Matches(exemplar=exemplar, dy=offset // side - radius, dx=offset % side - radius)
+
+
+def base_weights(base_pad: torch.Tensor, patch: int, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The base image's factors of D̃ (module docstring): (1-α)·σ_B and α·P²·μ_B at every pixel, (H, W) each,
+    from the base reflect-padded by the patch margin."""
+    npx = patch * patch
+    mean_b = box_sum(base_pad, patch) / npx
+    std_b = torch.sqrt(torch.clamp(box_sum(base_pad * base_pad, patch) / npx - mean_b * mean_b,
+                                   min=STD_FLOOR ** 2))
+    return (1 - alpha) * std_b, alpha * npx * mean_b
 
 
 def _exemplar_stats(exemplars: torch.Tensor, like: torch.Tensor, patch: int, radius: int,
@@ -129,7 +139,7 @@ def _fused_search(base_pad: torch.Tensor, weights: tuple[torch.Tensor, torch.Ten
                   patch: int, radius: int, k: int, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(exemplar, offset) of the K best per pixel, each (K, H, W) int64, by the numba kernel (which also
     computes the exemplars' luma and statistics, band by band)."""
-    from facerestore.restore.exemplar_search import search_kernel
+    from facerestore.restore.exemplar_search import run, search_kernel
 
     shape = (k,) + tuple(weights[0].shape)
     value = np.empty(shape, dtype=np.float32)
@@ -137,9 +147,9 @@ def _fused_search(base_pad: torch.Tensor, weights: tuple[torch.Tensor, torch.Ten
     before, after = _margins(patch, radius)
     rows, cols = (_reflect_index(n, before, after, torch.device("cpu")).numpy() for n in exemplars.shape[1:3])
     pixels = exemplars if exemplars.dtype == torch.uint8 else exemplars.to(torch.float32)
-    search_kernel(patch)(base_pad.contiguous().numpy(), *(w.contiguous().numpy() for w in weights),
-                         pixels.contiguous().numpy(), np.float32(255 if pixels.dtype == torch.uint8 else 1), rows, cols,
-                         STD_FLOOR, alpha, radius, value, exemplar, offset)
+    run(search_kernel(patch), base_pad.contiguous().numpy(), *(w.contiguous().numpy() for w in weights),
+        pixels.contiguous().numpy(), np.float32(255 if pixels.dtype == torch.uint8 else 1), rows, cols,
+        STD_FLOOR, alpha, radius, value, exemplar, offset)
     return torch.from_numpy(exemplar), torch.from_numpy(offset)
 
 
@@ -280,7 +290,7 @@ def _kernel_gather(exemplars: torch.Tensor, matches: Matches, patch: int, radius
     """Patch gatherer on the CPU (numba, :func:`exemplar_search.gather_patches`): reads the matched patches
     straight from the unpadded exemplars through reflected row / column indices (padding a 2,184-face bank
     took longer than the regression itself). Same contract as :func:`_strided_gather`."""
-    from facerestore.restore.exemplar_search import gather_patches
+    from facerestore.restore.exemplar_search import gather_patches, run
 
     k = matches.exemplar.shape[0]
     pad_rows, pad_cols = (_reflect_index(n, *_margins(patch, radius), torch.device("cpu")).numpy()
@@ -292,7 +302,7 @@ def _kernel_gather(exemplars: torch.Tensor, matches: Matches, patch: int, radius
         which, top, left = (t.permute(1, 2, 0).reshape(-1, k).contiguous().numpy()
                             for t in (matches.exemplar[:, y0:y1], top, left))
         out = np.empty((which.shape[0], k, patch, patch, 3), dtype=pixels.dtype)
-        gather_patches(pixels, pad_rows, pad_cols, which, top, left, out)
+        run(gather_patches, pixels, pad_rows, pad_cols, which, top, left, out)
         return torch.from_numpy(out).view(-1, k, patch * patch * 3)
 
     return gather

@@ -1,4 +1,4 @@
-"""Song et al. §3.2.1, Eq. 1: the K-NN patch search as one fused CPU kernel (numba), for ``match_patches``.
+"""Song et al. §3.2.1: the K-NN patch search (Eq. 1) and the regression's patch gathering as CPU kernels (numba).
 
 Same quantity as the torch path of :func:`facerestore.restore.exemplar.match_patches`: per pixel, exemplar
 and search offset the reduced distance
@@ -7,26 +7,46 @@ and search offset the reduced distance
 
 its argmin over the offsets (first offset on ties) and the K smallest over the exemplars (earlier exemplar on
 ties). The torch path makes ≈30 memory passes per exemplar·offset (products, box sums, distance, argmin are
-separate tensor operations); here each band of image rows is handled by one thread from products to top-K
-with its buffers in cache:
+separate tensor operations); here each band of image rows is handled by one thread from the exemplar's
+pixels to the top-K, with its buffers in cache:
 
-1. products B·E and |B-E| of the band's rows plus the patch margin (one pass over the two images);
+0. per exemplar: its luma over the band (read through reflected row / column indices: no padded copy of
+   the bank) and μ_E, σ_E at every window position (box sums of E and E²);
+1. per offset: products B·E and |B-E| of the band's rows plus the patch margin;
 2. vertical P-row sums, sliding down the band (each output row adds the entering row and subtracts the
    leaving one; restarted for every band and offset, so the rounding does not accumulate over the image);
-3. horizontal P-column sums by binary doubling (widths 1, 2, 4, … combined by the bits of P), vectorised;
+3. horizontal P-column sums by binary doubling over the whole band as one flat row, vectorised;
 4. D̃, the running argmin over offsets, and after the last offset an insertion into the pixel's K best.
 
 Bands are a fixed number of rows (:data:`BAND_ROWS`), so results do not depend on the number of threads.
-Exemplars come in chunks from the caller (their luma statistics are computed in torch); the K best persist
-in the output arrays between chunks. numba compiles the kernel on first use and caches it on disk
-(``NUMBA_CACHE_DIR``; default: next to this file, else numba's user cache).
+The patch size is a compile-time constant of the search kernel (one kernel per size, :func:`search_kernel`):
+with it every box-sum loop vectorises. numba compiles on first use (≈ 10–30 s per patch size and exemplar
+dtype) and caches on disk (next to this file, else numba's user cache; ``NUMBA_CACHE_DIR`` to choose).
 """
 from __future__ import annotations
 
 import functools
+import os
+import threading
 
 import numba
 import numpy as np
+import torch
+
+# numba's OpenMP layer, beside torch's OpenMP runtime, ran the search 8× slower here (2.7–3.8 s against
+# 0.34 s at 128×128 / 200 exemplars, one thread, loaded machine) and ignored set_num_threads; the workqueue
+# layer does neither. It must not be entered from two Python threads at once: calls go through a lock.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
+_CALLS = threading.Lock()
+
+
+def run(kernel, *args) -> None:
+    """Call a kernel of this module on as many threads as torch uses, one call at a time."""
+    with _CALLS:
+        numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+        kernel(*args)
+
 
 BAND_ROWS = 32  # image rows per task: the band's product planes (≈ 2 × 51 × 340 floats at 320×240) stay in L2
 
