@@ -36,11 +36,17 @@ def _run(command: list[str]) -> None:
 
 
 def train(recipe: str, run: Path) -> float:
+    return train_file(f"configs/{recipe}.yaml", run)
+
+
+def train_file(recipe_file: str | Path, run: Path) -> float:
+    """Wall seconds of ``facerestore train RECIPE_FILE`` (read back from ``train_seconds.txt`` when ``run``
+    already holds ``final.safetensors``)."""
     seconds_file = run / "train_seconds.txt"
     if (run / "final.safetensors").is_file() and seconds_file.is_file():
         return float(seconds_file.read_text())
     start = time.perf_counter()
-    _run([*CLI, "train", f"configs/{recipe}.yaml", "--out", str(run), "--set", "train.progress=false"])
+    _run([*CLI, "train", str(recipe_file), "--out", str(run), "--set", "train.progress=false"])
     seconds = time.perf_counter() - start
     seconds_file.write_text(f"{seconds:.1f}\n")
     return seconds

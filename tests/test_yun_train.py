@@ -66,7 +66,7 @@ def test_noise_variant_draws_new_details_each_call(batch):
 
 @pytest.mark.parametrize("name, upscaler, stages", [
     ("yun_park_paper", True, [["global"], ["global", "local"]]),
-    ("yun_park_quick", True, [[], ["global"], ["global", "local"]]),
+    ("yun_park_quick", True, [[], ["global"], ["global", "local"], []]),  # + bn_settle
     ("yun_park_model1", False, [["global"], ["global", "local"]]),
     ("yun_park_model2", True, [[]]),
     ("yun_park_model3", True, [["global"]]),
