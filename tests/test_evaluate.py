@@ -212,3 +212,22 @@ def test_prepare_for_inference_in_bf16_keeps_normalisation_in_fp32():
     assert dtypes["BatchNorm2d"] == torch.float32  # pre-activation BatchNorms cannot be folded
     with pytest.raises(ConfigError, match="precision"):
         prepare_for_inference(build_method("bicubic"), precision="fp16")
+
+
+def test_fid_column_from_local_inception_weights(tmp_path, capsys):
+    from safetensors.torch import save_file
+
+    from facerestore.models import build_model
+
+    torch.manual_seed(0)
+    weights = tmp_path / "inception.safetensors"
+    save_file({k: v.contiguous() for k, v in build_model("fid_inception_v3").state_dict().items()}, str(weights))
+    assert _eval(tmp_path, "fid", "--method", "bicubic", "--data", "synthetic-fish-x8", "--count", "3",
+                 "--inception-weights", str(weights)) == 0
+    (score,) = read_scores(tmp_path / "fid")
+    assert score.fid is not None and score.fid > 0
+    assert "FID" in (tmp_path / "fid" / "results.md").read_text()
+    assert json.loads((tmp_path / "fid" / "run.json").read_text())["fid"] is True
+    assert _eval(tmp_path, "nofile", "--method", "bicubic", "--data", "synthetic-fish-x8", "--count", "2",
+                 "--inception-weights", str(tmp_path / "missing.pth")) != 0  # a clear error, before any work
+    assert "missing.pth" in capsys.readouterr().err and not (tmp_path / "nofile").exists()

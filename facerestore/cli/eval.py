@@ -1,7 +1,8 @@
 """``facerestore eval``: score a method on a benchmark or folder, or combine earlier runs into one table.
 
     facerestore eval --method NAME [--weights FILE] [--option K=V ...] --data SPEC [--scales S ...]
-                     [--count N] [--identity dlib|pca|none] [--precision fp32|bf16] [--out DIR] [--overwrite]
+                     [--count N] [--identity dlib|pca|none] [--precision fp32|bf16]
+                     [--fid [--inception-weights FILE]] [--out DIR] [--overwrite]
     facerestore eval --combine RUN_DIR ... --out DIR [--overwrite]
 
 Writes ``results.md`` / ``results.csv`` (methods as rows), ``scores.csv`` (read by ``--combine``), ``grid.png``
@@ -50,6 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="identity similarity: dlib descriptors (default), Song et al.'s PCA, or none")
     parser.add_argument("--pca", type=Path, metavar="FILE",
                         help="fitted PCA (.npz) for --identity pca (default on synthetic data: fit on training faces)")
+    parser.add_argument("--fid", action="store_true",
+                        help="also FID of outputs against ground truths (Inception weights from --inception-weights "
+                             "or $FACERESTORE_INCEPTION_WEIGHTS; nothing is downloaded)")
+    parser.add_argument("--inception-weights", type=Path, metavar="FILE",
+                        help="pytorch-fid Inception-v3 weights (.pth / .safetensors); implies --fid")
     parser.add_argument("--crop", type=int, default=0, metavar="N", help="border pixels left out of PSNR / SSIM")
     parser.add_argument("--batch-size", type=int, default=8, metavar="N")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
@@ -114,6 +120,14 @@ def _identity(args: argparse.Namespace, data):
     return None
 
 
+def _fid_features(args: argparse.Namespace):
+    from facerestore.metrics.fid import InceptionFeatures
+
+    if not (args.fid or args.inception_weights):
+        return None
+    return InceptionFeatures(args.inception_weights, batch_size=args.batch_size, device=args.device)
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from facerestore import __version__
     from facerestore.evaluate import evaluate, parse_spec, write_outputs
@@ -129,13 +143,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     check_output_folder(out, args.overwrite)  # before the (long) run
     start = time.perf_counter()
     result = evaluate(method, data, label=label, batch_size=args.batch_size, identity=_identity(args, data),
-                      crop_border=args.crop, device=args.device, progress=True, bf16=args.precision == "bf16")
+                      crop_border=args.crop, device=args.device, progress=True, bf16=args.precision == "bf16",
+                      fid=_fid_features(args))
     seconds = time.perf_counter() - start
     meta = {"method": name, "label": label, "options": options, "weights": None if args.weights is None else
             str(args.weights), "data": data.name, "protocol": data.protocol, "size": data.size, "count": data.count,
             "seed": data.seed, "conditions": [[c.label, c.preset, dict(c.options)] for c in data.conditions],
             "identity": args.identity, "pca": None if args.pca is None else str(args.pca), "crop": args.crop,
-            "batch_size": args.batch_size, "precision": args.precision, "facerestore": __version__}
+            "batch_size": args.batch_size, "precision": args.precision,
+            "fid": bool(args.fid or args.inception_weights), "inception_weights": None if args.inception_weights
+            is None else str(args.inception_weights), "facerestore": __version__}
     write_outputs(out, result.scores, title=f"{label} on {data.name}", grid=result.grid, meta=meta,
                   overwrite=args.overwrite)
     print(markdown_table(result.scores), end="")

@@ -22,6 +22,7 @@ from facerestore.errors import ConfigError
 from facerestore.evaluate.benchmark import Condition, EvalData
 from facerestore.methods import Method
 from facerestore.metrics import DlibIdentity, PCAIdentity, cosine_similarity, psnr_y_torch, ssim_y_torch
+from facerestore.metrics.fid import InceptionFeatures, feature_statistics, frechet_distance
 from facerestore.train.logging import comparison_grid
 
 ALL_CONDITIONS = "all"
@@ -30,7 +31,8 @@ ALL_CONDITIONS = "all"
 @dataclass(frozen=True)
 class Score:
     """Mean scores of ``method`` (its table label) on ``count`` faces of ``data`` under ``condition``.
-    ``identity_measure`` is "dlib", "pca" or "" (no identity score)."""
+    ``identity_measure`` is "dlib", "pca" or "" (no identity score); ``fid`` is the FID of the outputs against
+    the ground truths (None: not measured)."""
 
     method: str
     data: str
@@ -40,6 +42,7 @@ class Score:
     ssim: float
     identity: float | None = None
     identity_measure: str = ""
+    fid: float | None = None
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,13 @@ def _hwc(batch: torch.Tensor) -> np.ndarray:
 def evaluate(method: Method, data: EvalData, *, label: str | None = None, batch_size: int = 8,
              identity: DlibIdentity | PCAIdentity | None = None, crop_border: int = 0,
              device: str | torch.device = "cpu", grid_faces: int = 2, progress: bool = False,
-             bf16: bool = False) -> EvalResult:
+             bf16: bool = False, fid: InceptionFeatures | None = None) -> EvalResult:
     """Scores of ``method`` on ``data``: one :class:`Score` per condition (plus ``all`` when there are several)
     and a comparison grid of the first ``grid_faces`` faces of each condition. ``label`` names the method's
     row (default: its registry name). ``bf16``: run the method under bf16 autocast (prepare it with
-    ``prepare_for_inference(..., precision="bf16")`` first to store its weights in bf16). Raises
+    ``prepare_for_inference(..., precision="bf16")`` first to store its weights in bf16). ``fid``: an
+    Inception feature extractor; then each row also has the FID of its outputs against its ground truths
+    (Heusel et al.; with the few faces of a benchmark it is biased upwards, so compare rows of equal count). Raises
     :class:`ConfigError` when the method's HR size or output size does not match the data."""
     if batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
@@ -104,10 +109,10 @@ def evaluate(method: Method, data: EvalData, *, label: str | None = None, batch_
     scorer = _IdentityScorer(identity) if identity is not None else None
     measure = scorer.name if scorer is not None else ""
     keys = data.keys(method.requires)
-    scores, rows, totals = [], [], {"psnr": [], "ssim": [], "identity": []}
+    scores, rows, totals = [], [], {"psnr": [], "ssim": [], "identity": [], "fid_output": [], "fid_truth": []}
     for condition in data.conditions:
         per_face = _run_condition(method, data, condition, keys, batch_size, scorer, crop_border, device,
-                                  grid_faces, rows, progress, bf16)
+                                  grid_faces, rows, progress, bf16, fid)
         scores.append(_mean_score(label, data.name, condition.label, per_face, measure))
         for name, values in per_face.items():
             totals[name].extend(values)
@@ -118,10 +123,11 @@ def evaluate(method: Method, data: EvalData, *, label: str | None = None, batch_
 
 def _run_condition(method: Method, data: EvalData, condition: Condition, keys: frozenset[str], batch_size: int,
                    scorer: _IdentityScorer | None, crop_border: int, device: str | torch.device, grid_faces: int,
-                   rows: list[np.ndarray], progress: bool, bf16: bool) -> dict[str, list[float]]:
+                   rows: list[np.ndarray], progress: bool, bf16: bool,
+                   fid: InceptionFeatures | None) -> dict[str, list]:
     dataset = data.dataset(condition, keys)
     count = len(dataset) if data.count is None else min(data.count, len(dataset))
-    per_face: dict[str, list[float]] = {"psnr": [], "ssim": [], "identity": []}
+    per_face: dict[str, list] = {"psnr": [], "ssim": [], "identity": [], "fid_output": [], "fid_truth": []}
     bar = tqdm(total=count, desc=f"{method.name} {data.name} {condition.label}", unit="face", disable=not progress)
     for samples in iterate_batches(dataset, count, batch_size):
         batch = collate_samples(samples)
@@ -135,6 +141,9 @@ def _run_condition(method: Method, data: EvalData, condition: Condition, keys: f
         first = len(per_face["psnr"])
         per_face["psnr"].extend(psnr_y_torch(output, hr, crop_border).tolist())
         per_face["ssim"].extend(ssim_y_torch(output, hr, crop_border).tolist())
+        if fid is not None:
+            per_face["fid_output"].extend(fid(output.clamp(0, 1)))
+            per_face["fid_truth"].extend(fid(hr))
         if scorer is not None:
             per_face["identity"].extend(scorer(first + j, out, gt) for j, (out, gt) in
                                         enumerate(zip(_hwc(output), _hwc(hr))))
@@ -147,7 +156,11 @@ def _run_condition(method: Method, data: EvalData, condition: Condition, keys: f
     return per_face
 
 
-def _mean_score(label: str, data: str, condition: str, per_face: dict[str, list[float]], measure: str) -> Score:
+def _mean_score(label: str, data: str, condition: str, per_face: dict[str, list], measure: str) -> Score:
     identity = float(np.mean(per_face["identity"])) if per_face["identity"] else None
+    fid = None
+    if per_face["fid_output"]:
+        fid = frechet_distance(*feature_statistics(np.stack(per_face["fid_output"])),
+                               *feature_statistics(np.stack(per_face["fid_truth"])))
     return Score(label, data, condition, len(per_face["psnr"]), float(np.mean(per_face["psnr"])),
-                 float(np.mean(per_face["ssim"])), identity, measure)
+                 float(np.mean(per_face["ssim"])), identity, measure, fid)

@@ -21,18 +21,19 @@ from facerestore.io import write_image
 from facerestore.io.atomic import write_bytes_atomic
 
 SCORES_FILE = "scores.csv"
-SCORE_FIELDS = ("method", "data", "condition", "count", "psnr", "ssim", "identity", "identity_measure")
+SCORE_FIELDS = ("method", "data", "condition", "count", "psnr", "ssim", "identity", "identity_measure", "fid")
 OUTPUT_FILES = ("results.md", "results.csv", SCORES_FILE, "grid.png", "run.json")
 
 
 def scores_csv(scores: Iterable[Score]) -> str:
-    """The long CSV of ``scores`` (full precision; empty identity when not measured)."""
+    """The long CSV of ``scores`` (full precision; empty identity / FID when not measured)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(SCORE_FIELDS)
     for s in scores:
         writer.writerow([s.method, s.data, s.condition, s.count, repr(s.psnr), repr(s.ssim),
-                         "" if s.identity is None else repr(s.identity), s.identity_measure])
+                         "" if s.identity is None else repr(s.identity), s.identity_measure,
+                         "" if s.fid is None else repr(s.fid)])
     return buffer.getvalue()
 
 
@@ -44,10 +45,11 @@ def read_scores(run_dir: str | os.PathLike) -> list[Score]:
     try:
         with path.open(newline="", encoding="utf-8") as file:
             reader = csv.DictReader(file)
-            if tuple(reader.fieldnames or ()) != SCORE_FIELDS:
+            if tuple(reader.fieldnames or ()) not in (SCORE_FIELDS, SCORE_FIELDS[:-1]):  # files before FID
                 raise ValueError(f"columns {reader.fieldnames}, expected {list(SCORE_FIELDS)}")
             return [Score(r["method"], r["data"], r["condition"], int(r["count"]), float(r["psnr"]),
-                          float(r["ssim"]), float(r["identity"]) if r["identity"] else None, r["identity_measure"])
+                          float(r["ssim"]), float(r["identity"]) if r["identity"] else None, r["identity_measure"],
+                          float(r["fid"]) if r.get("fid") else None)
                     for r in reader]
     except (ValueError, KeyError, OSError) as error:
         raise ConfigError(f"malformed scores file ({error})", path) from None
@@ -80,7 +82,8 @@ def _group_names(scores: Sequence[Score]) -> dict[tuple[str, str], str]:
 
 _METRIC_TITLES = {"PSNR": "PSNR (dB, Y channel)", "SSIM": "SSIM (Y channel)",
                   "ID dlib": "Identity similarity (cosine of dlib descriptors)",
-                  "ID pca": "Identity similarity (cosine of PCA projections, Song et al. §4.2)"}
+                  "ID pca": "Identity similarity (cosine of PCA projections, Song et al. §4.2)",
+                  "FID": "FID (outputs against ground truths, Inception-v3 pool features; lower is better)"}
 Cells = dict[tuple[str, tuple[str, str], str], float]
 
 
@@ -93,6 +96,8 @@ def _cells(scores: Sequence[Score]) -> tuple[dict[tuple[str, str], str], list[st
         cells[s.method, group, "SSIM"] = s.ssim
         if s.identity is not None:
             cells[s.method, group, f"ID {s.identity_measure}"] = s.identity
+        if s.fid is not None:
+            cells[s.method, group, "FID"] = s.fid
     methods = list(dict.fromkeys(key[0] for key in cells))
     metrics = list(dict.fromkeys(key[2] for key in cells))
     return _group_names(scores), methods, metrics, cells
@@ -101,7 +106,7 @@ def _cells(scores: Sequence[Score]) -> tuple[dict[tuple[str, str], str], list[st
 def _format(metric: str, value: float | None) -> str:
     if value is None:
         return "–"
-    return ("{:.2f}" if metric == "PSNR" else "{:.4f}").format(value)
+    return ("{:.2f}" if metric in ("PSNR", "FID") else "{:.4f}").format(value)
 
 
 def markdown_table(scores: Sequence[Score]) -> str:
