@@ -1,4 +1,5 @@
-"""Inference-path preparation shared by the networks: BatchNorm folding and memory format.
+"""Inference-path preparation shared by the networks: BatchNorm folding, prepacked convolution weights
+(:func:`use_packed_convs`), memory format and bf16 weights (:func:`prepare_for_inference`).
 
 :func:`fold_batchnorm` folds an eval-mode BatchNorm into the convolution that directly precedes it,
 ``bn(conv(x)) = conv'(x)`` with ``W' = W·γ/σ`` (per output channel) and ``b' = (b − μ)·γ/σ + β``,
