@@ -89,6 +89,13 @@ def reflect_pad(x: torch.Tensor, before: int, after: int, dims: tuple[int, int] 
     return x
 
 
+def _padded_indices(exemplars: torch.Tensor, patch: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Image row / column of every row / column of the exemplars reflect-padded by the patch margin plus
+    ``radius`` (int64), for the numba kernels, which read the unpadded exemplars through them."""
+    return tuple(_reflect_index(n, *_margins(patch, radius), torch.device("cpu")).numpy()
+                 for n in exemplars.shape[1:3])
+
+
 def _margins(patch: int, radius: int) -> tuple[int, int]:
     """Reflect padding (before, after) giving every pixel its patch plus a search window of ``radius``."""
     return patch // 2 + radius, patch - 1 - patch // 2 + radius
@@ -144,8 +151,7 @@ def _fused_search(base_pad: torch.Tensor, weights: tuple[torch.Tensor, torch.Ten
     shape = (k,) + tuple(weights[0].shape)
     value = np.empty(shape, dtype=np.float32)
     exemplar, offset = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-    before, after = _margins(patch, radius)
-    rows, cols = (_reflect_index(n, before, after, torch.device("cpu")).numpy() for n in exemplars.shape[1:3])
+    rows, cols = _padded_indices(exemplars, patch, radius)
     pixels = exemplars if exemplars.dtype == torch.uint8 else exemplars.to(torch.float32)
     run(search_kernel(patch), base_pad.contiguous().numpy(), *(w.contiguous().numpy() for w in weights),
         pixels.contiguous().numpy(), np.float32(255 if pixels.dtype == torch.uint8 else 1), rows, cols,
@@ -293,8 +299,7 @@ def _kernel_gather(exemplars: torch.Tensor, matches: Matches, patch: int, radius
     from facerestore.restore.exemplar_search import gather_patches, run
 
     k = matches.exemplar.shape[0]
-    pad_rows, pad_cols = (_reflect_index(n, *_margins(patch, radius), torch.device("cpu")).numpy()
-                          for n in exemplars.shape[1:3])
+    pad_rows, pad_cols = _padded_indices(exemplars, patch, radius)
     pixels = exemplars.contiguous().numpy()
 
     def gather(y0: int, y1: int) -> torch.Tensor:
