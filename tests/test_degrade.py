@@ -174,6 +174,7 @@ PRESET_SIZES = {
     "yun_x8": ((256, 256), {"lr": (32, 32), "hr_blur": (256, 256)}),
     "ufv_multires": ((128, 128), {"lr_up": (128, 128)}),
     "gfrnet_general": ((128, 128), {"lr_up": (128, 128)}),
+    "blind_mix": ((128, 128), {"lr_up": (128, 128)}),
     "fish_x4": ((128, 128), {"lr": (32, 32)}),
     "fish_x8": ((128, 128), {"lr": (16, 16)}),
     "fish_x16": ((128, 128), {"lr": (8, 8)}),
@@ -246,6 +247,19 @@ def test_song_presets_sample_their_ranges():
         assert 0 <= deblur["kernel_index"] < 200 and 11 <= deblur["kernel_size"] <= 31
     _, fresh = apply_preset("song_deblur", hr, rng, bank_seed=None)
     assert "kernel_index" not in fresh and 11 <= fresh["kernel_size"] <= 31
+
+
+def test_blind_mix_draws_each_component_with_its_weight_and_refuses_bad_mixes():
+    hr = np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)
+    rng = np.random.default_rng(1)
+    drawn = [apply_preset("blind_mix", hr, rng)[1]["component"] for _ in range(200)]
+    counts = {name: drawn.count(name) / len(drawn) for name in ("ufv_multires", "gfrnet_general", "bicubic")}
+    assert abs(counts["ufv_multires"] - 0.5) < 0.1 and abs(counts["gfrnet_general"] - 0.3) < 0.1
+    assert abs(counts["bicubic"] - 0.2) < 0.1
+    only, _ = apply_preset("blind_mix", hr, 3, mix=[["bicubic", 1.0]], scales=(4,))
+    assert only["lr"].shape == (16, 16, 3) and only["lr_up"].shape == (64, 64, 3)
+    with pytest.raises(ConfigError, match="blind_mix needs components"):
+        apply_preset("blind_mix", hr, 0, mix=[["sharpen", 1.0]])
 
 
 def test_ufv_multires_rate_sets():

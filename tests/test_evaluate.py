@@ -91,7 +91,7 @@ def test_eval_output_is_deterministic(tmp_path):
 def test_combining_two_runs_gives_one_table_with_two_rows(tmp_path):
     assert _eval(tmp_path, "bicubic", "--method", "bicubic", "--data", "synthetic-fish-x4", "--count", "2") == 0
     assert _eval(tmp_path, "vdsr", "--method", "vdsr", "--option", "depth=3", "--option", "channels=8",
-                 "--data", "synthetic-fish-x4", "--count", "2") == 0
+                 "--data", "synthetic-fish-x4", "--count", "2", "--allow-untrained") == 0
     assert main(["eval", "--combine", str(tmp_path / "bicubic"), str(tmp_path / "vdsr"),
                  "--out", str(tmp_path / "both")]) == 0
     with open(tmp_path / "both" / "results.csv", newline="") as file:
@@ -120,8 +120,10 @@ def test_saved_weights_load_and_an_identity_network_scores_as_its_input(tmp_path
     psnr, ssim = _reference([_hwc(s["lr_up"]) for s in samples], [_hwc(s["hr"]) for s in samples])
     assert score.psnr == pytest.approx(psnr, abs=1e-4)
     assert score.ssim == pytest.approx(ssim, abs=1e-6)
-    assert _eval(tmp_path, "random", "--method", "vdsr", "--option", "depth=3", "--option", "channels=8",
-                 "--data", "synthetic-fish-x16", "--count", "2") == 0
+    untrained = ("--method", "vdsr", "--option", "depth=3", "--option", "channels=8", "--data", "synthetic-fish-x16",
+                 "--count", "2")
+    assert _eval(tmp_path, "refused", *untrained) == 2  # random weights are never scored silently
+    assert _eval(tmp_path, "random", *untrained, "--allow-untrained") == 0
     assert read_scores(tmp_path / "random")[0].psnr != pytest.approx(psnr, abs=1e-2)
 
 

@@ -17,6 +17,7 @@ from facerestore.models.inference import cast_weights, prepare_for_inference
 # name → (builder options, input shapes, input range): tiny widths/sizes where the architecture allows.
 CASES = {
     "bicubic": ({"scale": 4}, [(2, 3, 8, 8)], (0, 1)),
+    "edsr": ({"scale": 2, "num_blocks": 2, "channels": 16}, [(2, 3, 8, 8)], (0, 1)),
     "fishfsrnet": ({"scale": 4}, [(1, 3, 4, 4), (1, 3, 4, 4)], (0, 1)),
     "fsgn": ({}, [(2, 3, 12, 16), (2, 4, 12, 16)], (0, 1)),
     "gfrnet": ({"channels": 4}, [(1, 3, 256, 256), (1, 3, 256, 256)], (-1, 1)),

@@ -15,6 +15,7 @@ CASES = {
     "srcnn": ({}, 32, 8),
     "vdsr": ({"depth": 3, "channels": 8}, 32, 8),
     "srresnet": ({"scale": 4, "num_blocks": 1, "channels": 8}, 32, 8),
+    "edsr": ({"scale": 4, "num_blocks": 1, "channels": 8}, 32, 8),
     "sparnet": ({"variant": "sparnet_light_attn3d"}, 128, 32),
     "fsgn": ({}, 32, 8),
     "song": ({"detail_enhancement": False}, 32, 8),   # with its exemplar bank: tests/test_song_method.py

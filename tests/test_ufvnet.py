@@ -1,10 +1,12 @@
 """UFVNet: Eq. 4 targets, every LR size, the AlexNet regressor, ablations, anchor generators, training."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from facerestore.degrade import apply_preset
 from facerestore.errors import ConfigError
 from facerestore.models import build_model, count_parameters
 from facerestore.models.ufvnet import WeightRegressor, anchor_weight_targets, upscale
@@ -160,3 +162,31 @@ def test_width_scales_every_channel_and_residual_starts_from_the_bicubic_input()
     with torch.no_grad():
         assert not torch.allclose(plain(lr), upscale(lr), atol=1e-3)
 
+
+
+def test_training_and_test_inputs_are_the_same_matlab_bicubic_upscaling(rng):
+    """Train-time ``lr_up`` (the preset's MATLAB bicubic, numpy) equals test-time ``U(lr)`` inside the network."""
+    hr = rng.random((128, 128, 3), dtype=np.float32)
+    for rate in (1 / 16, 1 / 4, 1 / 2):
+        outputs, _ = apply_preset("ufv_multires", hr, 0, scales=(1 / rate,))
+        lr = torch.from_numpy(outputs["lr"].transpose(2, 0, 1).copy())[None]
+        train_input = torch.from_numpy(outputs["lr_up"].transpose(2, 0, 1).copy())[None] * 2 - 1
+        torch.testing.assert_close(upscale(lr * 2 - 1), train_input, atol=2e-6, rtol=0)
+
+
+def test_space_to_depth_runs_no_layer_at_full_size_and_keeps_the_16x16_latent():
+    net = build_model("ufvnet", width=0.25, residual=True, space_to_depth=True).eval()
+    sizes = []
+    hooks = [m.register_forward_hook(lambda m, i, o: sizes.append(i[0].shape[-1]))
+             for m in net.modules() if isinstance(m, torch.nn.Conv2d) and m is not net.regressor.features[0]]
+    lr = _lr(32, batch=1)
+    with torch.no_grad():
+        out = net(lr)
+        latent = net.encoders[0](upscale(lr))
+    for hook in hooks:
+        hook.remove()
+    assert out.shape == (1, 3, 128, 128) and max(sizes) == 64 and latent.shape[-1] == 16
+    with torch.no_grad():
+        assert torch.equal(out, upscale(lr))  # zero-initialised tails: training starts from bicubic
+    patch = net.forward_train(upscale(lr)[..., :64, :64], upscaled=True)["sr"]
+    assert patch.shape == (1, 3, 64, 64)  # training patches of lr_up are used as they are

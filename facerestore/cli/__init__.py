@@ -2,13 +2,17 @@
 
 Each subcommand lives in its own module of this package exposing ``register(subparsers)``,
 which adds a parser whose ``func(args) -> int`` does the work. Errors derived from
-:class:`facerestore.errors.FaceRestoreError` become one line on stderr and a non-zero exit.
+:class:`facerestore.errors.FaceRestoreError` become one line on stderr and a non-zero exit; warnings are one
+line each. Any other exception is a bug of ours: one line naming it, exit 70 (``FACERESTORE_DEBUG=1`` shows
+the traceback).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import warnings
 
 from facerestore import __version__
 from facerestore.errors import FaceRestoreError
@@ -45,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    warnings.showwarning = lambda message, *_, **__: print(
+        f"facerestore {args.command}: warning: {message}", file=sys.stderr)
     try:
         return int(args.func(args) or 0)
     except FaceRestoreError as error:
@@ -53,3 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"facerestore {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug, not the user's input: one line unless debugging
+        if os.environ.get("FACERESTORE_DEBUG"):
+            raise
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        print(f"facerestore {args.command}: internal error: {type(error).__name__}: {first} "
+              "(please report it; FACERESTORE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 70

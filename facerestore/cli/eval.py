@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -34,11 +35,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             f"  {name:22s} {BENCHMARKS[name].protocol}" for name in list_benchmarks())
         + "\n  folder:PATH[:PRESET[,PRESET...]]  aligned faces of a folder (default preset fish_x8)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--method", help="registered method name (bicubic, fishfsrnet, ufvnet, fsgn, ...)")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--method", help="registered method name (bicubic, fishfsrnet, ufvnet, fsgn, ...); default: "
+                                       "the one the --weights file names")
     what.add_argument("--config", type=Path, metavar="RECIPE", help="take the method and its options from a recipe")
     what.add_argument("--combine", type=Path, nargs="+", metavar="RUN_DIR", help="eval folders to combine")
-    parser.add_argument("--weights", type=Path, metavar="FILE", help="the method's weights (safetensors / .pt)")
+    parser.add_argument("--weights", type=Path, metavar="FILE",
+                        help="the method's weights (safetensors / .pt); a facerestore file sets the method and options "
+                             "(default: $FACERESTORE_HOME/<method>.safetensors, else the bundled weights)")
+    parser.add_argument("--allow-untrained", action="store_true",
+                        help="score a method that has no weights file on its random weights (testing)")
     parser.add_argument("--option", action="append", default=[], metavar="K=V",
                         help="method option (YAML value), e.g. scale=4; repeatable")
     parser.add_argument("--label", help="the method's row name in tables (default: the method name)")
@@ -80,6 +86,8 @@ def parse_options(pairs: list[str]) -> dict:
 def run(args: argparse.Namespace) -> int:
     if args.combine:
         return _combine(args)
+    if args.method is None and args.config is None and args.weights is None:
+        raise ConfigError("give --method NAME, --weights FILE, --config RECIPE or --combine RUN_DIR ...")
     if args.data is None:
         raise ConfigError("--data SPEC is required (a benchmark name or folder:PATH[:PRESET])")
     return _evaluate(args)
@@ -98,7 +106,7 @@ def _combine(args: argparse.Namespace) -> int:
     return 0
 
 
-def _method_spec(args: argparse.Namespace) -> tuple[str, dict]:
+def _method_spec(args: argparse.Namespace) -> tuple[str | None, dict]:
     if args.config is None:
         return args.method, parse_options(args.option)
     from facerestore.train import load_config
@@ -132,10 +140,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     from facerestore import __version__
     from facerestore.evaluate import evaluate, parse_spec, write_outputs
     from facerestore.evaluate.tables import check_output_folder, markdown_table
-    from facerestore.methods import build_method
+    from facerestore.methods import build_method, check_method_options
+    from facerestore.restore.weights_cache import resolve_weights
 
     name, options = _method_spec(args)
-    method = prepare_for_inference(build_method(name, weights=args.weights, **options), precision=args.precision)
+    if name is not None:
+        check_method_options(name, options)
+    weights = resolve_weights(name, args.weights, allow_untrained=args.allow_untrained)
+    if weights is not None and args.weights is None:
+        print(f"facerestore eval: using the weights {weights}", file=sys.stderr)
+    built = build_method(name, weights=weights, **options)
+    name = built.name
+    method = prepare_for_inference(built, precision=args.precision)
     data = parse_spec(args.data, args.size or (method.hr_size if args.data.startswith("folder:") else None))
     data = data.with_scales(args.scales or ()).with_count(args.count)
     label = args.label or name
@@ -146,8 +162,8 @@ def _evaluate(args: argparse.Namespace) -> int:
                       crop_border=args.crop, device=args.device, progress=True, bf16=args.precision == "bf16",
                       fid=_fid_features(args))
     seconds = time.perf_counter() - start
-    meta = {"method": name, "label": label, "options": options, "weights": None if args.weights is None else
-            str(args.weights), "data": data.name, "protocol": data.protocol, "size": data.size, "count": data.count,
+    meta = {"method": name, "label": label, "options": built.options, "weights": None if weights is None else
+            str(weights), "data": data.name, "protocol": data.protocol, "size": data.size, "count": data.count,
             "seed": data.seed, "conditions": [[c.label, c.preset, dict(c.options)] for c in data.conditions],
             "identity": args.identity, "pca": None if args.pca is None else str(args.pca), "crop": args.crop,
             "batch_size": args.batch_size, "precision": args.precision,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from facerestore.data.prepare import DETECTORS, REPORT_FILE, prepare_folder
+from facerestore.data.prepare import REPORT_FILE, prepare_folder
+from facerestore.face.detect import parse_upsample
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("destination", type=Path, metavar="DST", help="output folder (not inside SRC)")
     parser.add_argument("--size", type=int, default=128, help="crop size in pixels (default 128)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--detector", choices=DETECTORS, default="hog", help="dlib face detector (default hog)")
+    parser.add_argument("--detector", default="hog", metavar="{hog,cnn}", help="dlib face detector (default hog)")
+    parser.add_argument("--upsample", default="auto", metavar="N",
+                        help="image doublings before detection (default auto: 1, 2 when the short side < 400 px)")
     parser.add_argument("--priors", action="store_true", help="also write parsing maps and component masks")
     parser.set_defaults(func=run)
 
@@ -32,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
         tqdm.write(f"facerestore prepare: failed: {line}", file=sys.stderr)
 
     report = prepare_folder(args.source, args.destination, args.size, workers=args.workers,
-                            detector=args.detector, priors=args.priors, log=log)
+                            detector=args.detector, upsample=parse_upsample(args.upsample), priors=args.priors,
+                            log=log)
     failed = len(report["failed"])
     print(f"facerestore prepare: {report['written']} written, {report['skipped']} already done, {failed} failed "
           f"of {report['images']} image(s); report: {args.destination / REPORT_FILE}", file=sys.stderr)

@@ -25,7 +25,9 @@ from facerestore.io import READ_EXTENSIONS
 from facerestore.io.atomic import write_bytes_atomic
 from facerestore.methods import list_methods
 from facerestore.restore.outputs import EXTENSIONS, write_result
-from facerestore.restore.restorer import BACKGROUNDS, DEVICES, PRECISIONS, FaceRestorer, RestoreResult
+from facerestore.face.detect import DlibDetector, parse_upsample
+from facerestore.restore.restorer import (BACKGROUNDS, DEVICES, MAX_SQUEEZE, PRECISIONS, FaceRestorer, RestoreResult,
+                                          kept_warning)
 
 REPORT_FILE = "report.json"
 
@@ -37,10 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     f"restored_faces/, cmp/, restored_imgs/ and {REPORT_FILE} under the output folder.")
     parser.add_argument("-i", "--input", required=True, help="image file, folder or glob (quote it)")
     parser.add_argument("-o", "--output", required=True, type=Path, help="output folder (created if missing)")
-    parser.add_argument("--method", default="ufvnet", choices=list_methods(), help="restoration method (ufvnet)")
+    parser.add_argument("--method", choices=list_methods(),
+                        help="restoration method (default: the one the --weights file names, else ufvnet)")
     parser.add_argument("--weights", type=Path,
-                        help="weights file (default: $FACERESTORE_HOME/<method>.safetensors, "
-                             "FACERESTORE_HOME defaulting to ~/.cache/facerestore)")
+                        help="weights file; its metadata sets the method and options (default: "
+                             "$FACERESTORE_HOME/<method>.safetensors, FACERESTORE_HOME defaulting to "
+                             "~/.cache/facerestore, else the bundled weights)")
     parser.add_argument("--allow-untrained", action="store_true",
                         help="run a method without weights file on its random weights (testing, timing)")
     parser.add_argument("--scale", type=float, help="background upscale factor (default: the method's, else 2)")
@@ -52,11 +56,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--save-warped-guide", action="store_true", help="also write GFRNet's warped guide")
     parser.add_argument("--face-size", type=int, help="HR face size for methods without a fixed one")
     parser.add_argument("--only-center-face", action="store_true", help="restore only the face nearest the centre")
+    parser.add_argument("--detector", default="hog", metavar="{hog,cnn}",
+                        help="dlib face detector: hog (fast) or cnn (MMOD, more small and turned faces)")
+    parser.add_argument("--upsample", default="auto", metavar="N",
+                        help="image doublings before detection (default auto: 1, 2 when the short side < 400 px)")
+    parser.add_argument("--max-squeeze", type=float, default=MAX_SQUEEZE, metavar="R",
+                        help=f"faces larger than R x the network's output keep the bicubic background "
+                             f"(default {MAX_SQUEEZE:g}; inf restores every face)")
     parser.add_argument("--aligned", action="store_true", help="inputs are aligned face crops: restore them whole")
     parser.add_argument("--device", default="cpu", choices=DEVICES)
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="bf16: bfloat16 autocast")
     parser.add_argument("--background", default="bicubic", choices=list(BACKGROUNDS), help="background upscaler")
-    parser.add_argument("--batch", type=int, help="most faces per model call (default: all faces of a photo)")
+    parser.add_argument("--batch", type=int, help="most faces per model call (default: all faces of one LR size)")
     parser.add_argument("--ext", default="auto", choices=EXTENSIONS, help="restored photo format (auto: the input's)")
     parser.add_argument("--suffix", default="", help="suffix of restored photo and face file names")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a photo has no face")
@@ -94,7 +105,8 @@ def list_inputs(pattern: str, output: Path) -> list[tuple[Path, str]]:
 def _face_record(face, paths: dict) -> dict:
     return {"box": None if face.box is None else [round(float(v), 2) for v in face.box],
             "score": face.score, "landmarks": face.landmarks.round(2).tolist(),
-            "crop_size": int(face.crop.shape[0]), "restored_size": int(face.restored.shape[0]), **paths}
+            "crop_size": int(face.crop.shape[0]), "restored_size": int(face.restored.shape[0]),
+            "native_size": round(float(face.native), 1), "kept": face.kept, "reason": face.reason, **paths}
 
 
 def _record(path: Path, result: RestoreResult, written: dict) -> dict:
@@ -114,10 +126,12 @@ def run(args: argparse.Namespace) -> int:
         restorer = FaceRestorer(args.method, args.weights, device=args.device, scale=args.scale,
                                 face_size=args.face_size, aligned=args.aligned,
                                 only_center_face=args.only_center_face, batch_size=args.batch,
+                                detector=DlibDetector(args.detector, parse_upsample(args.upsample)),
+                                max_squeeze=args.max_squeeze,
                                 background=args.background, precision=args.precision,
                                 allow_untrained=args.allow_untrained,
-                                **({} if args.exemplars is None else {"bank": args.exemplars}),
-                                **parse_options(args.option))
+                                options={**parse_options(args.option),
+                                         **({} if args.exemplars is None else {"bank": args.exemplars})})
     notes = [str(w.message) for w in caught]
     for note in notes:
         print(f"facerestore restore: warning: {note}", file=sys.stderr)
@@ -135,7 +149,10 @@ def run(args: argparse.Namespace) -> int:
             continue
         faceless += not result.faces
         records.append(_record(path, result, written))
-    report = {"method": args.method, "weights": None if restorer.weights is None else str(restorer.weights),
+        kept = kept_warning(result.faces)
+        if kept:
+            tqdm.write(f"facerestore restore: warning: {path}: {kept}", file=sys.stderr)
+    report = {"method": restorer.name, "weights": None if restorer.weights is None else str(restorer.weights),
               "untrained": restorer.untrained, "device": args.device, "warnings": notes,
               "summary": {"images": len(inputs), "restored": len(inputs) - failed, "failed": failed,
                           "without_face": faceless, "faces": sum(len(r.get("faces", ())) for r in records)},

@@ -1,7 +1,8 @@
 """The work behind ``facerestore prepare``: turn a folder of photos into a folder of aligned face
 crops in the layout :class:`facerestore.data.FolderFaces` reads (:mod:`facerestore.data.formats`).
 
-For every image under SRC (recursively): read, detect the largest face with its 68 landmarks, align
+For every image under SRC (recursively): read, detect the largest face with its 68 landmarks (dlib HOG
+or CNN, ``upsample`` doublings, None: automatic, :func:`facerestore.face.detect.auto_upsample`), align
 it to the canonical template (:func:`facerestore.face.align.align_face`) at ``size``, write
 ``DST/<relative path>.png`` (colour depth kept, alpha dropped), with ``priors`` its parsing map and
 masks, and last the landmarks ``.npy`` in crop pixels. Every file is written atomically, so an output
@@ -33,7 +34,6 @@ from facerestore.io import ensure_not_input, read_image, split_alpha, write_imag
 from facerestore.io.atomic import write_bytes_atomic
 
 REPORT_FILE = "prepare_report.json"
-DETECTORS = ("hog", "cnn")
 
 
 def output_stems(source: Path, files: list[Path]) -> list[Path]:
@@ -53,12 +53,12 @@ def output_files(stem: Path, priors: bool) -> list[Path]:
 
 
 @functools.lru_cache(maxsize=2)
-def _detector(kind: str) -> DlibDetector:
-    """One detector per process and kind (models load once per worker)."""
-    return DlibDetector(kind)
+def _detector(kind: str, upsample: int | None) -> DlibDetector:
+    """One detector per process, kind and upsampling (models load once per worker)."""
+    return DlibDetector(kind, upsample)
 
 
-def prepare_one(source: str, stem: str, size: int, detector: str, priors: bool) -> dict:
+def prepare_one(source: str, stem: str, size: int, detector: str, priors: bool, upsample: int | None = None) -> dict:
     """Prepare one image (runs in a worker). Returns ``{"status": "written"}`` or
     ``{"status": "failed", "kind": "unreadable" | "no_face" | "write_error", "reason": ...}``."""
     try:
@@ -66,7 +66,7 @@ def prepare_one(source: str, stem: str, size: int, detector: str, priors: bool) 
     except ImageReadError as error:
         return {"status": "failed", "kind": "unreadable", "reason": error.reason}
     colour, _ = split_alpha(pixels)
-    faces = detect_faces(colour, _detector(detector), only_largest=True)
+    faces = detect_faces(colour, _detector(detector, upsample), only_largest=True)
     if not faces:
         return {"status": "failed", "kind": "no_face", "reason": "no face found"}
     crop, matrix = align_face(colour, faces[0].landmarks, size)
@@ -111,12 +111,12 @@ def _check_previous_run(report_path: Path, size: int) -> None:
 
 
 def prepare_folder(source: str | os.PathLike, destination: str | os.PathLike, size: int = 128, *, workers: int = 1,
-                   detector: str = "hog", priors: bool = False, progress: bool = True,
+                   detector: str = "hog", upsample: int | None = None, priors: bool = False, progress: bool = True,
                    log: Callable[[str], None] | None = None) -> dict:
     """Prepare every image under ``source`` into ``destination`` (see the module docstring).
 
     ``workers`` > 1 uses that many spawned processes (results identical to one worker); ``detector``
-    "hog" or "cnn" (:class:`facerestore.face.detect.DlibDetector`); ``progress`` shows a tqdm bar on
+    "hog" or "cnn" and ``upsample`` (:class:`facerestore.face.detect.DlibDetector`); ``progress`` shows a tqdm bar on
     stderr; ``log`` receives one line per failed image. Returns the report (also written to
     ``destination/prepare_report.json``): counts and the ``failed`` list of ``{file, kind, reason}``.
     """
@@ -125,8 +125,7 @@ def prepare_folder(source: str | os.PathLike, destination: str | os.PathLike, si
         raise ConfigError(f"--size must be at least 16, got {size}")
     if workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {workers}")
-    if detector not in DETECTORS:
-        raise ConfigError(f"--detector must be one of {DETECTORS}, got {detector!r}")
+    DlibDetector(detector, upsample)  # validates both (ConfigError)
     _check_folders(source, destination)
     destination.mkdir(parents=True, exist_ok=True)
     report_path = destination / REPORT_FILE
@@ -139,7 +138,7 @@ def prepare_folder(source: str | os.PathLike, destination: str | os.PathLike, si
         if all(p.is_file() for p in output_files(destination / stem, priors)):
             skipped += 1
         else:
-            todo.append((str(path), str(destination / stem), size, detector, priors))
+            todo.append((str(path), str(destination / stem), size, detector, priors, upsample))
     results = {}
     with tqdm(total=len(todo), desc="prepare", unit="img", disable=not progress) as bar:
         for job, result in _run(todo, workers):
@@ -151,8 +150,8 @@ def prepare_folder(source: str | os.PathLike, destination: str | os.PathLike, si
     failed = [{"file": name, "kind": r["kind"], "reason": r["reason"]}
               for name, r in sorted(results.items()) if r["status"] == "failed"]
     report = {"source": str(source), "destination": str(destination), "size": size, "detector": detector,
-              "priors": priors, "images": len(files), "written": len(results) - len(failed), "skipped": skipped,
-              "failed": failed}
+              "upsample": "auto" if upsample is None else upsample, "priors": priors, "images": len(files),
+              "written": len(results) - len(failed), "skipped": skipped, "failed": failed}
     write_bytes_atomic(report_path, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
     return report
 

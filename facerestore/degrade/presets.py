@@ -170,6 +170,30 @@ def ufv_multires(hr: np.ndarray, rng: np.random.Generator, rate_set: str = "MR8"
     return {"lr": lr, "lr_up": lr_up}, {"rate_set": source, "rate": round(rate, 6), "scale": round(1 / rate, 6)}
 
 
+BLIND_MIX = (("ufv_multires", 0.5), ("gfrnet_general", 0.3), ("bicubic", 0.2))
+
+
+def blind_mix(hr: np.ndarray, rng: np.random.Generator, mix: Sequence[Sequence] = BLIND_MIX,
+              rate_set: str = "MR8", scales: Sequence[float] = GFRNET_SCALES) -> tuple[Outputs, dict]:
+    """The bundled default's blind training mix (not one paper's protocol): each face draws one component
+    with the given probabilities, ``ufv_multires`` (UFVNet §IV-A, the ``rate_set`` rates), ``gfrnet_general``
+    (GFRNet Eq. 4 with ``scales``) or ``bicubic`` (clean MATLAB bicubic down by a factor of ``scales``, then
+    up). Outputs ``lr`` and ``lr_up``; ``params["component"]`` names the component drawn."""
+    names = [str(name) for name, _ in mix]
+    weights = np.array([float(weight) for _, weight in mix])
+    unknown = set(names) - {"ufv_multires", "gfrnet_general", "bicubic"}
+    if unknown or not len(names) or (weights < 0).any() or weights.sum() <= 0:
+        raise ConfigError(f"blind_mix needs components among ufv_multires, gfrnet_general, bicubic with "
+                          f"non-negative weights, got {list(mix)}")
+    component = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+    if component == "gfrnet_general":
+        outputs, params = gfrnet_general(hr, rng, scales=scales)
+    else:
+        options = {"rate_set": rate_set} if component == "ufv_multires" else {"scales": scales}
+        outputs, params = ufv_multires(hr, rng, **options)
+    return outputs, {"component": component, **params}
+
+
 def _fish(factor: int) -> Callable[..., tuple[Outputs, dict]]:
     def fish(hr: np.ndarray, rng: np.random.Generator, scales: Sequence[float] = (factor,)) -> tuple[Outputs, dict]:
         scale = float(_pick(rng, _check_scales(scales), "scale"))
@@ -192,6 +216,8 @@ PRESETS: dict[str, Preset] = {
                gfrnet_general),
         Preset("ufv_multires", "Peng et al. (UFVNet) §IV-A", "bicubic down to r x HR (MR3/MR7/MR8), bicubic up",
                ("lr", "lr_up"), ufv_multires),
+        Preset("blind_mix", "the bundled default (docs/training.md)",
+               "ufv_multires MR8 0.5, gfrnet_general 0.3, clean bicubic x1-8 0.2", ("lr", "lr_up"), blind_mix),
         *(Preset(f"fish_x{f}", "Wang et al. (FishFSRNet) §IV-B", f"bicubic x{f} (128 -> {128 // f})", ("lr",),
                  _fish(f)) for f in (4, 8, 16)),
     )

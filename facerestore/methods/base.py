@@ -16,7 +16,9 @@ from torch import nn
 
 from facerestore.degrade import imresize_torch
 from facerestore.errors import ConfigError, WeightsError
-from facerestore.models.weights import load_weights_file
+from facerestore.methods.metadata import WeightsInfo, read_weights_info
+from facerestore.methods.options import check_options
+from facerestore.models.weights import check_shapes, load_weights_file
 
 
 def to_signed(x: torch.Tensor) -> torch.Tensor:
@@ -42,18 +44,36 @@ def zero_conv_(conv: nn.Conv2d) -> None:
 
 
 class Method(nn.Module):
-    """Base class: subclasses set ``name`` and ``requires`` and implement :meth:`restore`."""
+    """Base class: subclasses set ``name`` and ``requires`` and implement :meth:`restore`.
+
+    ``network``: the registered model whose builder receives the constructor's ``**options`` (checked by
+    :func:`facerestore.methods.options.check_options`). ``weights_of``: the method whose weights files this one
+    loads (Song et al.'s method runs the weights FSGN training writes). ``runtime_options``: options that are
+    not part of the weights (data such as an exemplar bank), never stored in a file's metadata.
+    ``options``: the build options, set by :func:`build_method`.
+    """
 
     name: ClassVar[str]
     requires: ClassVar[frozenset[str]]
+    network: ClassVar[str | None] = None
+    weights_of: ClassVar[str | None] = None
+    runtime_options: ClassVar[frozenset[str]] = frozenset()
+    options: dict
 
     def __init__(self, hr_size: int | None = None, scale: float | None = None):
         super().__init__()
         self.hr_size = hr_size
         self.scale = scale
+        self.options = {}
 
     def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
+
+    @classmethod
+    def inference_options(cls, options: Mapping) -> dict:
+        """Build options of the test-time method for weights trained with ``options`` (the same, unless the
+        method has parts that only training uses)."""
+        return dict(options)
 
     def forward(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
         missing = self.requires - set(sample)
@@ -62,8 +82,10 @@ class Method(nn.Module):
         return self.restore(sample).clamp(0, 1)
 
     def load_weights(self, path: str | os.PathLike, strict: bool = True) -> "Method":
-        """Load a state dict of this method (as written by training) from ``path``."""
+        """Load a state dict of this method (as written by training) from ``path``; a tensor of another shape
+        is a :class:`WeightsError` naming it and both shapes."""
         tensors = load_weights_file(path)
+        check_shapes(self.state_dict(), tensors, path, f"method {self.name} {describe_options(self.options)}")
         result = self.load_state_dict(tensors, strict=False)
         if strict and (result.missing_keys or result.unexpected_keys):
             raise WeightsError(
@@ -82,16 +104,56 @@ def register_method(cls: type[Method]) -> type[Method]:
     return cls
 
 
-def build_method(name: str, weights: str | os.PathLike | None = None, **options) -> Method:
-    """Method ``name`` built with ``options``; its weights loaded from ``weights`` when given."""
+def describe_options(options: Mapping) -> str:
+    return "(" + ", ".join(f"{k}={v!r}" for k, v in sorted(options.items())) + ")" if options else "(defaults)"
+
+
+def method_class(name: str) -> type[Method]:
     try:
-        cls = METHODS[name]
+        return METHODS[name]
     except KeyError:
         raise ConfigError(f"unknown method {name!r}; available: {', '.join(sorted(METHODS))}") from None
-    try:
-        method = cls(**options)
-    except TypeError as error:
-        raise ConfigError(f"method {name}: {error}") from None
+
+
+def check_method_options(name: str, options: Mapping) -> None:
+    """:class:`ConfigError` when method ``name`` does not take ``options`` (names and types), before building."""
+    check_options(name, method_class(name), options)
+
+
+def options_from_weights(info: WeightsInfo, path: str | os.PathLike, name: str | None,
+                         options: Mapping) -> tuple[str, dict]:
+    """Method name and options for a file's :class:`WeightsInfo`: the file's, with the explicit ``options``
+    added; an explicit ``name`` or option that contradicts the file is a :class:`ConfigError` saying which
+    value the file holds."""
+    if name is None:
+        name = info.method
+    elif (method_class(name).weights_of or name) != info.method:
+        raise ConfigError(f"{path} holds weights of method {info.method}, not {name}: drop --method or pass "
+                          "weights of that method")
+    for key, value in options.items():
+        if key in info.options and info.options[key] != value:
+            raise ConfigError(f"{path} holds {info.method} weights with {key}={info.options[key]!r}; the "
+                              f"option {key}={value!r} contradicts it (drop it: the file sets the options)")
+    return name, {**info.options, **options}
+
+
+def build_method(name: str | None = None, weights: str | os.PathLike | None = None, **options) -> Method:
+    """Method ``name`` built with ``options``, its weights loaded from ``weights`` when given.
+
+    A weights file with facerestore metadata sets the method and its options (``name`` may then be None;
+    explicit values must agree with the file's); a file without it (an official checkpoint, an older run)
+    needs ``name`` and the options it was made with. Options are checked against the method's signature
+    before anything is built."""
+    info = read_weights_info(weights) if weights is not None else None
+    if info is not None:
+        name, options = options_from_weights(info, weights, name, options)
+    if name is None:
+        raise ConfigError(f"{weights}: no facerestore metadata in this weights file; name its method (--method)"
+                          if weights is not None else "no method given")
+    check_method_options(name, options)
+    cls = method_class(name)
+    method = cls(**options)
+    method.options = {k: v for k, v in options.items() if k not in cls.runtime_options}
     return method.load_weights(weights) if weights is not None else method
 
 

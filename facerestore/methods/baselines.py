@@ -1,4 +1,4 @@
-"""Baseline methods of the comparison tables: bicubic, SRCNN, VDSR (on ``lr_up``), SRResNet (on ``lr``)."""
+"""Baseline methods of the comparison tables: bicubic, SRCNN, VDSR (on ``lr_up``), SRResNet and EDSR (on ``lr``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -43,11 +43,13 @@ class _OnUpsampled(Method):
 @register_method
 class SRCNNMethod(_OnUpsampled):
     name = "srcnn"
+    network = "srcnn"
 
 
 @register_method
 class VDSRMethod(_OnUpsampled):
     name = "vdsr"
+    network = "vdsr"
 
 
 @register_method
@@ -56,6 +58,7 @@ class SRResNetMethod(Method):
 
     name = "srresnet"
     requires = frozenset({"lr"})
+    network = "srresnet"
 
     def __init__(self, scale: int = 4, hr_size: int | None = None, residual: bool = False, **options):
         super().__init__(hr_size=hr_size, scale=scale)
@@ -67,6 +70,23 @@ class SRResNetMethod(Method):
     def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
         out = self.net(sample["lr"])
         return bicubic_residual(out, sample["lr"], self.scale) if self.residual else out
+
+
+@register_method
+class EDSRMethod(Method):
+    """EDSR-baseline (Lim et al. 2017 §3) on ``lr``, ×``scale``; the network adds the bicubic upsampling itself
+    (not in EDSR, see :mod:`facerestore.models.edsr`)."""
+
+    name = "edsr"
+    requires = frozenset({"lr"})
+    network = "edsr"
+
+    def __init__(self, scale: int = 4, hr_size: int | None = None, **options):
+        super().__init__(hr_size=hr_size, scale=scale)
+        self.net = build_model("edsr", scale=scale, **options)
+
+    def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return self.net(sample["lr"])
 
 
 @register_method

@@ -17,6 +17,7 @@ class FishFSRNetMethod(Method):
 
     name = "fishfsrnet"
     requires = frozenset({"lr"})
+    network = "fishfsrnet"
 
     def __init__(self, scale: int = 8, hr_size: int = 128, residual: bool = False, **options):
         super().__init__(hr_size=hr_size, scale=scale)

@@ -47,6 +47,8 @@ class SongMethod(FSGNMethod):
     """
 
     name = "song"
+    weights_of = "fsgn"
+    runtime_options = frozenset({"bank"})
 
     def __init__(self, bank: str | os.PathLike | ExemplarBank | None = None, patch: int = 20, k: int = 5,
                  radius: int = 2, alpha: float = 0.5, ridge_lambda: float | None = None, guide_radius: int = 1,

@@ -15,10 +15,16 @@ class UFVNetMethod(Method):
 
     name = "ufvnet"
     requires = frozenset({"lr"})
+    network = "ufvnet"
 
     def __init__(self, hr_size: int = 128, **options):
         super().__init__(hr_size=hr_size, scale=None)
         self.net = build_model("ufvnet", **options)
+
+    @classmethod
+    def inference_options(cls, options: Mapping) -> dict:
+        """The anchor decoders serve the separate training stage only (§III-D): the test-time network drops them."""
+        return {**options, "anchor_decoders": False}
 
     def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return from_signed(self.net(to_signed(sample["lr"])))

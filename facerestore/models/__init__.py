@@ -5,6 +5,7 @@ Importing this package imports every network file so that the registry is comple
 from facerestore.models import (  # noqa: F401  (imported for registration)
     baselines,
     discriminators,
+    edsr,
     fishfsrnet,
     fsgn,
     gfrnet,

@@ -136,28 +136,46 @@ class SPARNetEncoder(nn.Module):
     """First conv + 3 downsampling FAUs: N×3×H×W → N×``out_channels``×H/8×W/8 (UFVNet's "anchor encoder").
 
     ``width`` scales every channel count (FAUs and hourglasses); 1.0 is the paper's network.
+    ``space_to_depth`` (not in the paper; CPU recipes): the outermost level (head conv and first down FAU at
+    H×W) becomes a pixel-unshuffle ×2 and the head conv at H/2 (12 → 64·width channels), then the other two
+    down FAUs: the same H/8 output, without any layer at full size.
     """
 
-    def __init__(self, attention: str, width: float = 1.0):
+    def __init__(self, attention: str, width: float = 1.0, space_to_depth: bool = False):
         super().__init__()
         channels = [scaled(c, width) for c in DOWN_CHANNELS]
+        depths = DOWN_DEPTHS
+        self.space_to_depth = space_to_depth
+        if space_to_depth:
+            channels, depths = channels[1:], depths[1:]
         self.out_channels = channels[-1]
-        self.head = conv3x3(3, channels[0])
+        self.head = conv3x3(3 * 4 if space_to_depth else 3, channels[0])
         self.down = nn.Sequential(*(
             FaceAttentionUnit(c_in, c_out, "down", depth, attention, scaled(HOURGLASS_CHANNELS, width))
-            for c_in, c_out, depth in zip(channels, channels[1:], DOWN_DEPTHS)
+            for c_in, c_out, depth in zip(channels, channels[1:], depths)
         ))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.space_to_depth:
+            x = F.pixel_unshuffle(x, 2)
         return self.down(self.head(x))
 
 
 class SPARNetDecoder(nn.Module):
-    """``body_blocks`` FAUs at H/8 (the first one maps ``in_channels`` → 128·width), 3 upsampling FAUs, conv → 3."""
+    """``body_blocks`` FAUs at H/8 (the first one maps ``in_channels`` → 128·width), 3 upsampling FAUs, conv → 3.
 
-    def __init__(self, body_blocks: int, attention: str, in_channels: int | None = None, width: float = 1.0):
+    ``space_to_depth`` mirrors the encoder's: two upsampling FAUs to H/2, the last conv to 12 channels and a
+    pixel-shuffle ×2 to H×W.
+    """
+
+    def __init__(self, body_blocks: int, attention: str, in_channels: int | None = None, width: float = 1.0,
+                 space_to_depth: bool = False):
         super().__init__()
         channels = [scaled(c, width) for c in UP_CHANNELS]
+        depths = UP_DEPTHS
+        self.space_to_depth = space_to_depth
+        if space_to_depth:
+            channels, depths = channels[:-1], depths[:-1]
         hourglass = scaled(HOURGLASS_CHANNELS, width)
         in_channels = channels[0] if in_channels is None else in_channels
         self.body = nn.Sequential(*(
@@ -167,9 +185,9 @@ class SPARNetDecoder(nn.Module):
         ))
         self.up = nn.Sequential(*(
             FaceAttentionUnit(c_in, c_out, "up", depth, attention, hourglass)
-            for c_in, c_out, depth in zip(channels, channels[1:], UP_DEPTHS)
+            for c_in, c_out, depth in zip(channels, channels[1:], depths)
         ))
-        self.tail = conv3x3(channels[-1], 3)
+        self.tail = conv3x3(channels[-1], 3 * 4 if space_to_depth else 3)
 
     def zero_tail_(self) -> None:
         """Zero the last conv, so that a residual network starts as the identity of its input."""
@@ -177,7 +195,8 @@ class SPARNetDecoder(nn.Module):
         nn.init.zeros_(self.tail.bias)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.tail(self.up(self.body(features)))
+        out = self.tail(self.up(self.body(features)))
+        return F.pixel_shuffle(out, 2) if self.space_to_depth else out
 
 
 class SPARNet(nn.Module):

@@ -18,9 +18,11 @@ Values in [-1, 1] in and out, as in SPARNet (the network it is built from); no f
 Choices where the paper is open (all documented here, section cited):
 
 * Input (§III, Eq. 5–8): ``forward(lr)`` accepts the LR face at its own size (8×8 … 64×64 and more) and
-  applies ``U`` itself with PyTorch bicubic (a = −0.75, ``align_corners=False``, antialiased when shrinking),
-  clamped to [-1, 1]. An input that is already 128×128 (the sample's ``lr_up``, e.g. made with MATLAB-style
-  bicubic by the degradation pipeline) is used as is.
+  applies ``U`` itself with MATLAB-compatible bicubic (a = −0.5, antialiased when shrinking;
+  :func:`facerestore.degrade.imresize_torch`), clamped to [-1, 1]: the same kernel as the ``lr_up`` that the
+  degradation pipeline makes for training, so the network sees one upscaling at training and test time. An
+  input that is already 128×128 is used as is; ``forward_train(..., upscaled=True)`` takes training patches
+  of ``lr_up`` of any size.
 * Weight regressor (§III-B): torchvision's AlexNet layout (``features``, ``classifier``, ImageNet 1000-way
   output, so ImageNet weights can initialise it), its first max-pool changed from 3×3/2 to 5×5/1 so that a
   128×128 input reaches the 6×6 map AlexNet's classifier expects at 224×224 (conv1 31×31 → pool 27×27 →
@@ -36,6 +38,9 @@ Choices where the paper is open (all documented here, section cited):
   ``weighting="formula"`` is UFVNet-FM (weights computed by Eq. 4 from the input rate, no regressor);
   ``num_anchors`` 1, 2, 4 are OneSRG, TwoSRG, FourSRG with anchors ``ANCHOR_SETS[K]`` (the paper does not
   list them: 1/4 alone; 1/8 and 1/2; 1/16 … 1/2 by octaves). OneSRG needs ``weighting="none"``.
+* ``space_to_depth`` (not in the paper; CPU recipes and the bundled default): every encoder and decoder
+  replaces its full-size level by a pixel-unshuffle / pixel-shuffle ×2 (:class:`SPARNetEncoder`), so no
+  layer runs at 128×128; the 16×16 latent, the anchors, the regressor and Eq. 4–13 are unchanged.
 * Eq. 4 for K anchors: ``w_i = (1 − d_i / Σd) / (K − 1)``, which is the paper's factor 1/2 at K = 3 and
   keeps Σw = 1 for every K.
 """
@@ -44,9 +49,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from facerestore.degrade import imresize_torch
 from facerestore.errors import ConfigError
 from facerestore.models.registry import register_model
 from facerestore.models.sparnet import SPARNet, SPARNetDecoder, SPARNetEncoder, scaled
@@ -80,11 +85,10 @@ def input_rate(lr: torch.Tensor, hr_size: int = HR_SIZE) -> float:
 
 
 def upscale(lr: torch.Tensor, size: int = HR_SIZE) -> torch.Tensor:
-    """``U`` of Eq. 5–8: bicubic resize to size×size in [-1, 1]; a size×size input is returned unchanged."""
+    """``U`` of Eq. 5–8: MATLAB bicubic resize to size×size in [-1, 1]; a size×size input is returned unchanged."""
     if lr.shape[-2:] == (size, size):
         return lr
-    shrink = lr.shape[-2] > size or lr.shape[-1] > size
-    return F.interpolate(lr, size=(size, size), mode="bicubic", align_corners=False, antialias=shrink).clamp_(-1, 1)
+    return imresize_torch(lr, size=(size, size)).clamp_(-1, 1)
 
 
 class WeightRegressor(nn.Module):
@@ -122,7 +126,7 @@ class UFVNet(nn.Module):
     """UFVNet (§III, Eq. 5–10); see the module docstring for the structure and the documented choices."""
 
     def __init__(self, num_anchors: int = 3, weighting: str = "regressor", anchor_decoders: bool = True,
-                 width: float = 1.0, residual: bool = False):
+                 width: float = 1.0, residual: bool = False, space_to_depth: bool = False):
         super().__init__()
         if num_anchors not in ANCHOR_SETS:
             raise ConfigError(f"ufvnet num_anchors must be one of {sorted(ANCHOR_SETS)}, got {num_anchors!r}")
@@ -132,14 +136,16 @@ class UFVNet(nn.Module):
             raise ConfigError("ufvnet with num_anchors=1 (OneSRG) has nothing to weight: use weighting='none'")
         self.anchors = ANCHOR_SETS[num_anchors]
         self.weighting = weighting
-        self.encoders = nn.ModuleList(SPARNetEncoder(ATTENTION, width) for _ in self.anchors)
+        self.encoders = nn.ModuleList(SPARNetEncoder(ATTENTION, width, space_to_depth) for _ in self.anchors)
         self.anchor_decoders = (
-            nn.ModuleList(SPARNetDecoder(body_blocks=1, attention=ATTENTION, width=width) for _ in self.anchors)
+            nn.ModuleList(SPARNetDecoder(body_blocks=1, attention=ATTENTION, width=width,
+                                         space_to_depth=space_to_depth) for _ in self.anchors)
             if anchor_decoders else None
         )
         self.regressor = WeightRegressor(num_anchors, width) if weighting == "regressor" else None
         self.decoder = SPARNetDecoder(
-            body_blocks=1, attention=ATTENTION, in_channels=num_anchors * self.encoders[0].out_channels, width=width
+            body_blocks=1, attention=ATTENTION, in_channels=num_anchors * self.encoders[0].out_channels, width=width,
+            space_to_depth=space_to_depth,
         )
         self.residual = residual
         if residual:
@@ -167,14 +173,15 @@ class UFVNet(nn.Module):
         return lr_up.new_ones(lr_up.shape[0], len(self.anchors)), None
 
     def forward_train(
-        self, lr: torch.Tensor, rate: torch.Tensor | float | None = None
+        self, lr: torch.Tensor, rate: torch.Tensor | float | None = None, upscaled: bool = False
     ) -> dict[str, torch.Tensor | None]:
         """``{"sr", "weights", "weight_logits"}`` for the integrated stage (Eq. 13); ``lr`` N×3×h×w in [-1, 1].
 
+        ``upscaled``: ``lr`` is already ``U``'s output (``lr_up``, or a training patch of it), used as is.
         ``rate`` (Eq. 4's r, scalar or N) defaults to :func:`input_rate` of ``lr``; only UFVNet-FM uses it, so
-        it must be given there when ``lr`` is already upscaled to 128×128.
+        it must be given there when ``lr`` is already upscaled.
         """
-        lr_up = upscale(lr)
+        lr_up = lr if upscaled else upscale(lr)
         weights, logits = self.anchor_weights(lr_up, input_rate(lr) if rate is None else rate)
         features = torch.cat([
             encoder(lr_up) * weights[:, k, None, None, None] for k, encoder in enumerate(self.encoders)
@@ -189,10 +196,11 @@ class UFVNet(nn.Module):
 
 @register_model("ufvnet")
 def ufvnet(num_anchors: int = 3, weighting: str = "regressor", anchor_decoders: bool = True,
-           width: float = 1.0, residual: bool = False) -> UFVNet:
+           width: float = 1.0, residual: bool = False, space_to_depth: bool = False) -> UFVNet:
     """UFVNet (§III) and its Tab. IV ablations (``weighting`` "none" = NW, "formula" = FM; ``num_anchors``).
 
-    CPU quick-recipe options, not in the paper: ``width`` < 1 scales every channel count; ``residual`` adds
-    the 128×128 bicubic input to the output (tails initialised to zero, so training starts from bicubic)."""
+    CPU options, not in the paper: ``width`` < 1 scales every channel count; ``residual`` adds the 128×128
+    bicubic input to the output (tails initialised to zero, so training starts from bicubic);
+    ``space_to_depth`` runs no layer at 128×128 (module docstring)."""
     return UFVNet(num_anchors=num_anchors, weighting=weighting, anchor_decoders=anchor_decoders, width=width,
-                  residual=residual)
+                  residual=residual, space_to_depth=space_to_depth)

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from facerestore.errors import WeightsError
@@ -26,6 +26,27 @@ def load_weights_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         return load_file(path)
     except (SafetensorError, OSError, ValueError) as error:
         raise WeightsError(f"cannot be read as safetensors ({error})", path) from None
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The string metadata of a ``.safetensors`` file's header (``{}`` for other files or none stored)."""
+    path = Path(path)
+    if path.suffix != ".safetensors" or not path.is_file():
+        return {}
+    try:
+        with safe_open(path, framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as error:
+        raise WeightsError(f"cannot be read as safetensors ({error})", path) from None
+
+
+def check_shapes(expected: dict[str, torch.Tensor], tensors: dict[str, torch.Tensor], path: str | os.PathLike,
+                 what: str) -> None:
+    """:class:`WeightsError` naming the first tensor of ``tensors`` whose shape differs from ``expected``'s."""
+    for name, tensor in tensors.items():
+        if name in expected and tuple(expected[name].shape) != tuple(tensor.shape):
+            raise WeightsError(f"tensor {name} has shape {tuple(tensor.shape)} in the file but "
+                               f"{tuple(expected[name].shape)} in {what}", path)
 
 
 def save_weights_file(tensors: dict[str, torch.Tensor], path: str | os.PathLike, *, metadata: dict[str, str] | None = None,

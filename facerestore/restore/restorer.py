@@ -2,22 +2,24 @@
 ``FaceRestoreHelper`` flow of DESIGN.md, without its losses of alpha, 16-bit and batching).
 
 Per photo: read (alpha and bit depth kept) → detect faces + 68 landmarks (one detector object reused) →
-align each face at the LR size its method needs → build the sample keys the method ``requires`` → restore
-all faces as one batch → upscale the background (cv2 bicubic or Lanczos) → paste each face back through
+align each face at its own LR size → build the sample keys the method ``requires`` → restore the faces,
+one batch per LR size → upscale the background (cv2 bicubic or Lanczos) → paste each face back through
 ``invert_affine`` with a feathered mask → re-attach the separately upscaled alpha, return to gray.
 
 LR crop size (choices, documented in docs/restore.md):
 
 * fixed ``hr_size`` and ``scale`` (FishFSRNet, Yun & Park): ``hr_size / scale``, as trained;
 * ``scale`` None (UFVNet, SPARNet, GFRNet): the face's native resolution, i.e. the side in photo pixels of
-  its template crop (template size over the similarity's scale), clamped to ``NATIVE_LR_RANGE``: UFVNet and
-  SPARNet 8…64 (1/16…8/16 of 128, UFVNet §IV-A's MR8 sets), GFRNet 32…256 (s ∈ [1, 8] at 256, GFRNet §4.1);
+  its template crop (template size over the similarity's scale), clamped to ``NATIVE_LR_RANGE``: UFVNet
+  8…128 (its default weights are trained on 8…128 px faces, factors 1…16), SPARNet 8…64 (1/16…8/16 of 128,
+  UFVNet §IV-A's MR8 sets), GFRNet 32…256 (s ∈ [1, 8] at 256, GFRNet §4.1);
 * ``hr_size`` None (bicubic, SRCNN, VDSR, SRResNet, FSGN): ``face_size / scale`` when ``face_size`` is given,
   else the native resolution clamped to 8…128, and the output is ``scale`` times larger.
 
-One LR size serves all faces of a photo, so that they form one batch: the largest face's size. Smaller
-faces are then sampled from the photo at that size by the alignment warp (bicubic), which is the
-interpolation UFVNet applies to every input before its encoders anyway (§III: bicubic to 128×128).
+Every face gets its own LR size; faces of equal LR size share a model call. A face larger than
+``max_squeeze`` × :meth:`FaceRestorer.largest_face` (the network's output side) would be shrunk by the
+method: it is not restored and keeps the bicubic background (``kept == "bicubic"``), the rule measured by
+``benchmarks/bench_photo_real.py`` (docs/restore.md).
 """
 from __future__ import annotations
 
@@ -39,12 +41,13 @@ from facerestore.face.detect import DetectedFace, FaceDetector, default_detector
 from facerestore.face.paste import paste_back
 from facerestore.face.priors import component_masks
 from facerestore.io import ImageInfo, from_float, read_image, split_alpha, to_float
-from facerestore.methods import Method, build_method
+from facerestore.methods import Method, build_method, check_method_options
 from facerestore.models.inference import PRECISIONS, prepare_for_inference
-from facerestore.restore.weights_cache import WEIGHTLESS_METHODS, resolve_weights
+from facerestore.restore.weights_cache import DEFAULT_METHOD, WEIGHTLESS_METHODS, resolve_weights
 
-NATIVE_LR_RANGE: Mapping[str, tuple[int, int]] = {"ufvnet": (8, 64), "sparnet": (8, 64), "gfrnet": (32, 256)}
+NATIVE_LR_RANGE: Mapping[str, tuple[int, int]] = {"ufvnet": (8, 128), "sparnet": (8, 64), "gfrnet": (32, 256)}
 FREE_SIZE_LR_RANGE = (8, 128)  # methods with hr_size None
+MAX_SQUEEZE = 1.0  # faces above this times the largest restorable face keep bicubic (docs/restore.md)
 DEFAULT_SCALE = 2.0  # background factor for methods without a fixed scale
 BACKGROUNDS = {"bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
 DEVICES = ("cpu", "cuda", "mps")
@@ -58,7 +61,10 @@ class RestoredFace:
     """One face: detector ``box`` (x0, y0, x1, y1) and ``score`` (None for ``aligned`` input), (68, 2)
     ``landmarks`` in photo pixels (the template's for aligned input, in crop pixels), the 2x3 photo→crop
     ``matrix``, the LR ``crop`` fed to the method and the ``restored`` face (both HxWx3 float32 RGB in
-    [0, 1]), and GFRNet's ``warped_guide`` when asked for."""
+    [0, 1]), its ``native`` size (photo pixels, :func:`native_size`), and GFRNet's ``warped_guide`` when
+    asked for. A face ``kept`` at ``"bicubic"`` (``reason`` says why) was not restored: the output keeps the
+    upscaled background there, ``crop`` is the face at its native size and ``restored`` that crop upscaled
+    like the background (for viewing)."""
 
     box: np.ndarray | None
     score: float | None
@@ -66,7 +72,10 @@ class RestoredFace:
     matrix: np.ndarray
     crop: np.ndarray
     restored: np.ndarray
+    native: float
     warped_guide: np.ndarray | None = None
+    kept: str | None = None
+    reason: str | None = None
 
 
 @dataclass
@@ -89,6 +98,28 @@ class RestoreResult:
     def pixels(self) -> np.ndarray:
         """``image`` as uint8 or uint16 (the input's bit depth)."""
         return from_float(self.image, self.bit_depth)
+
+
+@dataclass(frozen=True)
+class _Aligned:
+    """A face ready for the method: ``crop``, photo→crop ``matrix``, landmarks in crop pixels (``points``),
+    ``native`` size, and the ``reason`` it keeps bicubic (None: restored)."""
+
+    crop: np.ndarray
+    matrix: np.ndarray
+    points: np.ndarray
+    native: float
+    reason: str | None
+
+
+def kept_warning(faces: list[RestoredFace]) -> str | None:
+    """One line for a photo whose faces were (partly) kept at bicubic, else None."""
+    kept = [index for index, face in enumerate(faces) if face.kept]
+    if not kept:
+        return None
+    names = ", ".join(f"{index:02d}" for index in kept)
+    return (f"{len(kept)} of {len(faces)} face(s) kept at bicubic (face {names}: "
+            f"{faces[kept[0]].reason}; --max-squeeze)")
 
 
 def native_size(landmarks: np.ndarray) -> float:
@@ -118,20 +149,24 @@ def _check_device(device: str) -> torch.device:
 class FaceRestorer:
     """Restore the faces of photos with one method (see the module docstring for the flow).
 
-    ``weights``: a file, else ``<method>.safetensors`` in the cache folder
+    ``method``: a registered name; None takes it from the weights file's metadata, else UFVNet, the default.
+    ``weights``: a file, else ``<method>.safetensors`` in the cache folder, else the bundled weights
     (:mod:`facerestore.restore.weights_cache`); a method without them is refused unless ``allow_untrained``.
     ``scale``: background factor (default: the method's scale, else 2). ``face_size``: HR crop size for
     methods without a fixed one. ``aligned``: inputs are already aligned face crops (our 68-point template),
-    restored whole. ``batch_size``: most faces per model call (None: all faces of a photo at once).
-    ``precision="bf16"``: conv/linear weights stored in bfloat16, run under bf16 autocast. ``method_options``
-    go to the method's constructor.
+    restored whole. ``batch_size``: most faces per model call (None: all faces of one LR size at once).
+    ``max_squeeze``: a face larger than this times :meth:`largest_face` keeps the bicubic background
+    (``math.inf``: every face is restored).
+    ``precision="bf16"``: conv/linear weights stored in bfloat16, run under bf16 autocast. ``options`` (a
+    mapping, e.g. the CLI's ``--option`` values) and ``method_options`` go to the method's constructor.
     """
 
-    def __init__(self, method: str = "ufvnet", weights: str | os.PathLike | None = None, *, device: str = "cpu",
+    def __init__(self, method: str | None = None, weights: str | os.PathLike | None = None, *, device: str = "cpu",
                  scale: float | None = None, face_size: int | None = None, aligned: bool = False,
-                 only_center_face: bool = False, batch_size: int | None = None,
+                 only_center_face: bool = False, batch_size: int | None = None, max_squeeze: float = MAX_SQUEEZE,
                  background: Literal["bicubic", "lanczos"] = "bicubic", precision: Literal["fp32", "bf16"] = "fp32",
-                 detector: FaceDetector | None = None, allow_untrained: bool = False, **method_options):
+                 detector: FaceDetector | None = None, allow_untrained: bool = False,
+                 options: Mapping | None = None, **method_options):
         self.device = _check_device(device)
         if background not in BACKGROUNDS:
             raise ConfigError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
@@ -141,9 +176,16 @@ class FaceRestorer:
             raise ConfigError(f"scale must be positive, got {scale}")
         if batch_size is not None and batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+        if not max_squeeze > 0:
+            raise ConfigError(f"--max-squeeze must be positive, got {max_squeeze}")
+        if method is not None or weights is None:
+            check_method_options(method or DEFAULT_METHOD, {**(options or {}), **method_options})
         self.weights = resolve_weights(method, weights, allow_untrained=allow_untrained)
+        if self.weights is None:
+            method = method or DEFAULT_METHOD
         self.untrained = self.weights is None and method not in WEIGHTLESS_METHODS
-        built = build_method(method, self.weights, **method_options)
+        built = build_method(method, self.weights, **{**(options or {}), **method_options})
+        method = built.name
         unknown = built.requires - SAMPLE_KEYS
         if unknown:
             raise ConfigError(f"method {method} needs {sorted(unknown)}, which photo restoration cannot provide")
@@ -157,6 +199,7 @@ class FaceRestorer:
         self.aligned = aligned
         self.only_center_face = only_center_face
         self.batch_size = batch_size
+        self.max_squeeze = float(max_squeeze)
         self.interpolation = BACKGROUNDS[background]
         self.bf16 = precision == "bf16"
         self.detector = detector or default_detector()
@@ -176,6 +219,19 @@ class FaceRestorer:
     def hr_size(self, lr_size: int) -> int:
         """Side of the restored face for an LR crop of ``lr_size``."""
         return self.method.hr_size or max(1, math.ceil(lr_size * self.method.scale - 1e-9))
+
+    def largest_face(self) -> int:
+        """Largest native face side the method restores without shrinking it: the network's output side
+        (``hr_size``, else ``face_size``), else the largest LR crop of a free-size method."""
+        return self.method.hr_size or self.face_size or FREE_SIZE_LR_RANGE[1]
+
+    def keep_reason(self, native: float) -> str | None:
+        """Why a face of ``native`` px keeps the bicubic background (``max_squeeze``), None to restore it."""
+        limit = self.largest_face()
+        if native <= self.max_squeeze * limit:
+            return None
+        return (f"{native:.0f} px face > {self.max_squeeze:g} x {limit} px, the largest that {self.name} restores "
+                "without shrinking it")
 
     # --- inputs ------------------------------------------------------------------------------------------
     @staticmethod
@@ -224,8 +280,9 @@ class FaceRestorer:
 
         ``guide``: GFRNet's reference photo (path, pixels or :meth:`prepare_guide`'s tensor).
         ``save_warped_guide``: also return GFRNet's warped guide per face (one more forward pass).
-        A photo without faces gives the upscaled photo and a warning. Raises ImageReadError for an
-        unreadable file, NoFaceError for a guide photo without a face."""
+        A photo without faces gives the upscaled photo and a warning; faces kept at bicubic give one
+        warning (:func:`kept_warning`). Raises ImageReadError for an unreadable file, NoFaceError for a
+        guide photo without a face."""
         timings: dict[str, float] = {}
         start = time.perf_counter()
         pixels, floats, info, source = self._load(image)
@@ -247,52 +304,76 @@ class FaceRestorer:
         timings["detect"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        crops, matrices, landmarks = self._align(rgb, detected)
-        sample = self._sample(crops, landmarks, guide) if crops else {}
+        aligned = self._align(rgb, detected)
         timings["align"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        restored = self._run(sample, self.method) if crops else np.zeros((0, 1, 1, 3), np.float32)
-        warped = (self._run(sample, self.method.warped_guide)
-                  if crops and save_warped_guide and hasattr(self.method, "warped_guide") else None)
+        scale = self._scale(rgb.shape[1])
+        restored, warped = self._restore_faces(aligned, guide, save_warped_guide, scale)
         timings["restore"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        scale = self._scale(rgb.shape[1], restored.shape[1])
-        out = self._compose(color, alpha, restored, matrices, crops[0].shape[0] if crops else 1, scale)
+        out = self._compose(color, alpha, aligned, restored, scale)
         timings["paste"] = time.perf_counter() - start
 
-        boxes = [(None, None)] * len(crops) if detected is None else [(f.box, f.score) for f in detected]
-        faces = [RestoredFace(box=box, score=score, landmarks=lm if detected is None else detected[i].landmarks,
-                              matrix=matrices[i], crop=crops[i], restored=restored[i],
-                              warped_guide=None if warped is None else warped[i])
-                 for i, ((box, score), lm) in enumerate(zip(boxes, landmarks))]
+        faces = [RestoredFace(box=None if detected is None else detected[i].box,
+                              score=None if detected is None else detected[i].score,
+                              landmarks=face.points if detected is None else detected[i].landmarks,
+                              matrix=face.matrix, crop=face.crop, restored=restored[i], native=face.native,
+                              warped_guide=warped[i], kept="bicubic" if face.reason else None, reason=face.reason)
+                 for i, face in enumerate(aligned)]
+        note = kept_warning(faces)
+        if note:
+            warnings.append(note)
         bit_depth = info.bit_depth if info else (16 if pixels.dtype == np.uint16 else 8)
         return RestoreResult(image=out, bit_depth=bit_depth, scale=scale,
                              input_size=(rgb.shape[1], rgb.shape[0]), faces=faces, source=source, info=info,
                              timings=timings, warnings=warnings)
 
-    def _align(self, rgb: np.ndarray, detected: list[DetectedFace] | None
-               ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-        """LR crops (one size for the photo), photo→crop matrices and landmarks in crop pixels."""
+    def _align(self, rgb: np.ndarray, detected: list[DetectedFace] | None) -> list[_Aligned]:
+        """Each face at its own LR size (a face kept at bicubic: at its native size)."""
         if detected is None:  # aligned input: the whole image is the face
-            size = self.lr_size(rgb.shape[1])
+            native = float(rgb.shape[1])
+            reason = self.keep_reason(native)
+            size = rgb.shape[1] if reason else self.lr_size(native)
             matrix = _resize_matrix(size / rgb.shape[1])
-            return [np.clip(warp(rgb, matrix, size), 0, 1)], [matrix], [template_68(size)]
-        if not detected:
-            return [], [], []
-        size = self.lr_size(max(native_size(face.landmarks) for face in detected))
-        crops, matrices, points = [], [], []
+            return [_Aligned(np.clip(warp(rgb, matrix, size), 0, 1), matrix, template_68(size), native, reason)]
+        faces = []
         for face in detected:
-            crop, matrix = align_face(rgb, face.landmarks, size)
-            crops.append(np.clip(crop, 0, 1))
-            matrices.append(matrix)
-            points.append(transform_points(face.landmarks, matrix))
-        return crops, matrices, points
+            native = native_size(face.landmarks)
+            reason = self.keep_reason(native)
+            crop, matrix = align_face(rgb, face.landmarks, max(1, round(native)) if reason else self.lr_size(native))
+            faces.append(_Aligned(np.clip(crop, 0, 1), matrix, transform_points(face.landmarks, matrix), native,
+                                  reason))
+        return faces
+
+    def _restore_faces(self, faces: list[_Aligned], guide: np.ndarray | str | os.PathLike | torch.Tensor | None,
+                       save_warped_guide: bool, scale: float) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        """Restored faces, one batch per LR size (a kept face: its crop upscaled like the background), and
+        warped guides (None unless asked for)."""
+        restored: list = [self._upscale(face.crop, scale) if face.reason else None for face in faces]
+        warped: list[np.ndarray | None] = [None] * len(faces)
+        groups: dict[int, list[int]] = {}
+        for index, face in enumerate(faces):
+            if face.reason is None:
+                groups.setdefault(face.crop.shape[0], []).append(index)
+        if groups and "guide" in self.method.requires:  # once for all groups
+            if guide is None:
+                raise ConfigError(f"method {self.name} needs a guide photo of the same person (--guide)")
+            guide = guide if isinstance(guide, torch.Tensor) else self.prepare_guide(guide)
+        with_guide = save_warped_guide and hasattr(self.method, "warped_guide")
+        for indices in groups.values():
+            sample = self._sample([faces[i].crop for i in indices], [faces[i].points for i in indices], guide)
+            outputs = self._run(sample, self.method)
+            guides = self._run(sample, self.method.warped_guide) if with_guide else [None] * len(indices)
+            for index, output, warped_guide in zip(indices, outputs, guides):
+                restored[index], warped[index] = output, warped_guide
+        return restored, warped
 
     def _sample(self, crops: list[np.ndarray], landmarks: list[np.ndarray],
-                guide: np.ndarray | str | os.PathLike | torch.Tensor | None) -> dict[str, torch.Tensor]:
-        """The keys the method requires, for a batch of crops (priors from the landmarks in crop pixels)."""
+                guide: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """The keys the method requires, for a batch of crops of one size (priors from the landmarks in crop
+        pixels; ``guide``: :meth:`prepare_guide`'s tensor)."""
         lr = torch.from_numpy(np.stack(crops).transpose(0, 3, 1, 2).copy())
         lr_size = lr.shape[-1]
         hr_size = self.hr_size(lr_size)
@@ -304,10 +385,7 @@ class FaceRestorer:
             sample["masks"] = torch.from_numpy(np.stack(
                 [component_masks(points, hr_size, scale=hr_size / lr_size) for points in landmarks]))
         if "guide" in requires:
-            if guide is None:
-                raise ConfigError(f"method {self.name} needs a guide photo of the same person (--guide)")
-            tensor = guide if isinstance(guide, torch.Tensor) else self.prepare_guide(guide)
-            sample["guide"] = tensor.expand(lr.shape[0], -1, -1, -1)
+            sample["guide"] = guide.expand(lr.shape[0], -1, -1, -1)
         return {key: sample[key] for key in requires}
 
     @torch.inference_mode()
@@ -324,29 +402,36 @@ class FaceRestorer:
                 outputs.append(function(batch).float().clamp(0, 1).cpu())
         return torch.cat(outputs).permute(0, 2, 3, 1).numpy()
 
-    def _scale(self, width: int, restored_size: int) -> float:
-        """Background factor: ``scale``, else the method's scale (aligned input: restored / input size), else 2."""
+    def _upscale(self, image: np.ndarray, scale: float) -> np.ndarray:
+        """``image`` resized by ``scale`` with the background's filter, clipped to [0, 1]."""
+        side = max(1, round(image.shape[0] * scale))
+        return np.clip(cv2.resize(image, (side, side), interpolation=self.interpolation), 0, 1)
+
+    def _scale(self, width: int) -> float:
+        """Background factor: ``scale``; else for aligned input the restored face's size over the input's, at
+        least 1 (the crop's resolution is kept); else the method's scale, else 2."""
         if self.scale is not None:
             return float(self.scale)
         if self.aligned:
-            return restored_size / width
+            return max(1.0, self.hr_size(self.lr_size(width)) / width)
         return float(self.method.scale or DEFAULT_SCALE)
 
-    def _compose(self, color: np.ndarray, alpha: np.ndarray | None, restored: np.ndarray,
-                 matrices: list[np.ndarray], lr_size: int, scale: float) -> np.ndarray:
-        """Upscaled background with the faces pasted back, alpha re-attached; HxWxC float32 in [0, 1]."""
+    def _compose(self, color: np.ndarray, alpha: np.ndarray | None, faces: list[_Aligned],
+                 restored: list[np.ndarray], scale: float) -> np.ndarray:
+        """Upscaled background with the restored faces (not the kept ones) pasted back, alpha re-attached;
+        HxWxC float32 in [0, 1]."""
         height, width = color.shape[:2]
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        background = cv2.resize(color, size, interpolation=self.interpolation).reshape(size[1], size[0], -1)
-        if self.aligned:  # the face is the whole image
+        out = np.clip(cv2.resize(color, size, interpolation=self.interpolation).reshape(size[1], size[0], -1), 0, 1)
+        if self.aligned and faces[0].reason is None:  # the face is the whole image
             out = cv2.resize(restored[0], size, interpolation=cv2.INTER_AREA if scale < 1 else self.interpolation)
             out = out.reshape(size[1], size[0], 3)
             if color.shape[2] == 1:
                 out = out @ _LUMA[:, None]
-        else:
-            out = np.clip(background, 0, 1)
-            for face, matrix in zip(restored, matrices):
-                out = self._paste(out, face, matrix, lr_size, scale)
+        elif not self.aligned:
+            for face, image in zip(faces, restored):
+                if face.reason is None:
+                    out = self._paste(out, image, face.matrix, face.crop.shape[0], scale)
         out = np.clip(out, 0, 1)
         if alpha is not None:
             alpha_up = cv2.resize(alpha, size, interpolation=self.interpolation).reshape(size[1], size[0], 1)

@@ -1,6 +1,7 @@
-"""Where restoration weights come from: an explicit file, or ``<method>.safetensors`` in one fixed, absolute
-cache folder (``$FACERESTORE_HOME``, default ``~/.cache/facerestore``). Nothing is ever downloaded: put the
-converted or trained file there yourself (``facerestore convert ... -o "$FACERESTORE_HOME/<method>.safetensors"``).
+"""Where restoration weights come from: an explicit file; else ``<method>.safetensors`` in one fixed, absolute
+cache folder (``$FACERESTORE_HOME``, default ``~/.cache/facerestore``), where a user puts converted or trained
+files (``facerestore convert ... -o "$FACERESTORE_HOME/<method>.safetensors"``); else the weights bundled in
+the package (``facerestore/weights/``, :data:`BUNDLED`). Nothing is ever downloaded.
 
 A method with learned parameters and no weights file is refused with :class:`WeightsError` naming the path
 that was looked for; ``allow_untrained=True`` (tests, timing) accepts it with a :class:`UntrainedWarning`,
@@ -17,6 +18,11 @@ from facerestore.errors import WeightsError
 HOME_ENV = "FACERESTORE_HOME"
 DEFAULT_HOME = "~/.cache/facerestore"
 WEIGHTLESS_METHODS = frozenset({"bicubic"})  # methods without learned parameters
+# The bundled default is the EDSR-baseline yardstick for now: the CPU-trained UFVNet default did not beat
+# bicubic on the real validation faces (docs/training.md, "The bundled default"), so it does not ship.
+DEFAULT_METHOD = "edsr"
+BUNDLED = {"edsr": "edsr_x4_quick.safetensors"}  # method → file in facerestore/weights/ (docs/training.md)
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 
 class UntrainedWarning(UserWarning):
@@ -35,24 +41,35 @@ def cached_weights_path(method: str) -> Path:
     return cache_dir() / f"{method}.safetensors"
 
 
-def resolve_weights(method: str, weights: str | os.PathLike | None = None, *,
-                    allow_untrained: bool = False) -> Path | None:
-    """The weights file to load for ``method``, or None when it runs without one.
+def bundled_weights_path(method: str) -> Path | None:
+    """The weights bundled in the package for ``method``, or None when none ship."""
+    path = BUNDLED_DIR / BUNDLED[method] if method in BUNDLED else None
+    return path if path is not None and path.is_file() else None
 
-    ``weights`` given: that file (WeightsError when it does not exist). Otherwise None for a method without
-    learned parameters (bicubic); the cached file when present; else None with an :class:`UntrainedWarning` when
-    ``allow_untrained``, and a WeightsError naming the expected cache path in every other case.
+
+def resolve_weights(method: str | None, weights: str | os.PathLike | None = None, *,
+                    allow_untrained: bool = False) -> Path | None:
+    """The weights file to load for ``method`` (None: :data:`DEFAULT_METHOD`), or None when it runs without one.
+
+    ``weights`` given: that file (WeightsError when it is not a file). Otherwise None for a method without
+    learned parameters (bicubic); the cached file when present; the bundled one when one ships; else None with
+    an :class:`UntrainedWarning` when ``allow_untrained``, and a WeightsError naming the expected cache path in
+    every other case.
     """
     if weights is not None:
         path = Path(weights)
         if not path.is_file():
-            raise WeightsError("no such weights file", path)
+            raise WeightsError("no such weights file" if not path.exists() else "is not a file", path)
         return path
+    method = method or DEFAULT_METHOD
     if method in WEIGHTLESS_METHODS:
         return None
     cached = cached_weights_path(method)
     if cached.is_file():
         return cached
+    bundled = bundled_weights_path(method)
+    if bundled is not None:
+        return bundled
     if allow_untrained:
         warnings.warn(f"method {method} has no weights file ({cached} is missing): running with random, "
                       "untrained weights", UntrainedWarning, stacklevel=2)

@@ -64,14 +64,16 @@ def _atomic_torch_save(obj: dict, path: Path) -> None:
 
 def save_checkpoint(folder: str | os.PathLike, stage: int, iteration: int, params: dict[str, torch.Tensor],
                     params_ema: dict[str, torch.Tensor] | None, state: dict, keep: int = 2,
-                    discriminators: dict[str, torch.Tensor] | None = None) -> Path:
-    """Write one checkpoint into ``folder``; keep the newest ``keep`` ones. Returns the state file's path."""
+                    discriminators: dict[str, torch.Tensor] | None = None,
+                    metadata: dict[str, str] | None = None) -> Path:
+    """Write one checkpoint into ``folder``; keep the newest ``keep`` ones. Returns the state file's path.
+    ``metadata`` (:mod:`facerestore.methods.metadata`) goes into the params and EMA files."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tag = checkpoint_tag(stage, iteration)
-    save_weights_file(params, folder / f"{tag}_params.safetensors", overwrite=True)
+    save_weights_file(params, folder / f"{tag}_params.safetensors", metadata=metadata, overwrite=True)
     if params_ema is not None:
-        save_weights_file(params_ema, folder / f"{tag}_params_ema.safetensors", overwrite=True)
+        save_weights_file(params_ema, folder / f"{tag}_params_ema.safetensors", metadata=metadata, overwrite=True)
     if discriminators:
         save_weights_file(discriminators, folder / f"{tag}_disc.safetensors", overwrite=True)
     path = folder / f"{tag}_state.pt"

@@ -46,6 +46,7 @@ SCHEDULER_DEFAULTS: dict[str, Any] = {
     "patience": 0,          # plateau: validations without improvement tolerated before a decay
     "threshold": 0.0,       # plateau: relative decrease of the monitored loss that counts as improvement
     "monitor": "val/mse",   # plateau: validation loss watched (val/mse or val/l1, on the [0, 1] outputs)
+    "warmup": 0,            # iterations of linear lr warm-up (constant, multistep, cosine)
 }
 STAGE_DEFAULTS: dict[str, Any] = {
     "name": REQUIRED,
@@ -58,6 +59,7 @@ STAGE_DEFAULTS: dict[str, Any] = {
     "d_scheduler": SCHEDULER_DEFAULTS,  # their lr schedule (default: the stage's scheduler)
     "grad_clip": None,      # max global gradient norm (None: off)
     "ema": None,            # EMA decay of the weights (None: off)
+    "ema_start": 0,         # iterations before the EMA starts averaging (it copies the weights until then)
     "batch_size": None,     # overrides data.batch_size for this stage
     "data": ANY,            # keys merged into data.train for this stage
 }

@@ -16,9 +16,10 @@ class EMA:
         self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
+    def update(self, model: nn.Module, restart: bool = False) -> None:
+        """One EMA step; ``restart`` copies the weights instead (the warm-up before the recipe's ``ema_start``)."""
         for key, value in model.state_dict().items():
-            if value.dtype.is_floating_point:
+            if value.dtype.is_floating_point and not restart:
                 self.shadow[key].lerp_(value, 1.0 - self.decay)
             else:
                 self.shadow[key].copy_(value)

@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader
 from facerestore.data.sample import collate_samples
 from facerestore.errors import ConfigError, FaceRestoreError
 from facerestore.methods import Method, build_method
+from facerestore.methods.metadata import info_for_recipe
 from facerestore.methods.baselines import BicubicMethod
 from facerestore.metrics import psnr_y_torch, ssim_y_torch
 from facerestore.models.weights import save_weights_file
@@ -113,7 +114,15 @@ def observe_plateau(scheduler: torch.optim.lr_scheduler.LambdaLR, value: float) 
 
 def lr_factor(spec: dict, total: int) -> Callable[[int], float]:
     """Learning-rate factor of iteration t: ``constant``, ``multistep`` (× gamma at each of ``milestones``) or
-    ``cosine`` (from 1 to ``min_factor`` over the stage). A pure function of t, so resuming is exact."""
+    ``cosine`` (from 1 to ``min_factor`` over the stage), times a linear warm-up over the first ``warmup``
+    iterations. A pure function of t, so resuming is exact."""
+    factor, warmup = _decay_factor(spec, total), spec.get("warmup", 0)
+    if warmup <= 0:
+        return factor
+    return lambda t: factor(t) * min(1.0, (t + 1) / warmup)
+
+
+def _decay_factor(spec: dict, total: int) -> Callable[[int], float]:
     kind = spec["type"]
     if kind == "constant":
         return lambda t: 1.0
@@ -158,6 +167,7 @@ class Trainer:
         cfg = self.config
         seed_everything(cfg["seed"])
         self.method = build_method(cfg["method"]["name"], **cfg["method"]["options"]).to(self.device)
+        self.metadata = info_for_recipe(cfg, self.method.hr_size, self.method.scale).to_metadata()
         self.discriminators = Discriminators()
         if cfg["train"]["channels_last"]:
             self.method.to(memory_format=torch.channels_last)
@@ -176,7 +186,7 @@ class Trainer:
                 state = None
             final = self.out / "final.safetensors"
             if self.dist.is_main:
-                save_weights_file(self.method.state_dict(), final, overwrite=True)
+                save_weights_file(self.method.state_dict(), final, metadata=self.metadata, overwrite=True)
                 self.logger.info("final weights: %s", final)
             return final
         finally:
@@ -245,7 +255,7 @@ class Trainer:
             self.last_checkpoint = save_checkpoint(
                 self.out / "checkpoints", index, iteration, self.method.state_dict(),
                 ema.state_dict() if ema is not None else None, state, self.config["train"]["keep_checkpoints"],
-                discriminators=self.discriminators.state_dict())
+                discriminators=self.discriminators.state_dict(), metadata=self.metadata)
         barrier(self.dist)
 
     def _broadcast(self, value: float) -> float:
@@ -328,7 +338,7 @@ class Trainer:
                 d_optimizer.step()
                 d_scheduler.step()
             if ema is not None:
-                ema.update(self.method)
+                ema.update(self.method, restart=iteration <= stage.get("ema_start", 0))
             self.logger.step(value)
             if iteration % train["log_every"] == 0 or iteration == total:
                 scalars = {"loss": value, **{k: float(v) for k, v in zip(logs, reduced[1:])},
@@ -356,7 +366,8 @@ class Trainer:
         if ema is not None:
             self.method.load_state_dict(ema.state_dict())
         if self.dist.is_main:
-            save_weights_file(self.method.state_dict(), self.out / f"{name}.safetensors", overwrite=True)
+            save_weights_file(self.method.state_dict(), self.out / f"{name}.safetensors", metadata=self.metadata,
+                              overwrite=True)
         barrier(self.dist)
 
     # ------------------------------------------------------------- validation
@@ -410,6 +421,7 @@ class Trainer:
                          stage, iteration)
         if scalars["val/psnr"] > best:
             best = scalars["val/psnr"]
-            save_weights_file(method.state_dict(), self.out / f"best_{stage}.safetensors", overwrite=True)
+            save_weights_file(method.state_dict(), self.out / f"best_{stage}.safetensors", metadata=self.metadata,
+                              overwrite=True)
         barrier(self.dist)
         return best, scalars

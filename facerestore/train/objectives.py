@@ -131,7 +131,7 @@ class UFVNetSeparateObjective(Objective):
         loss = hr.new_zeros(())
         for k, anchor in enumerate(net.anchors):
             lr = imresize_torch(hr, scale=anchor).clamp(0, 1)
-            lr_up = imresize_torch(lr, size=(HR_SIZE, HR_SIZE)).clamp(0, 1)
+            lr_up = imresize_torch(lr, size=tuple(hr.shape[-2:])).clamp(0, 1)
             term = (net.generator(k)(to_signed(lr_up)) - to_signed(hr)).abs().mean()
             logs[f"l_sr_{k}"] = term.detach()
             loss = loss + term
@@ -156,7 +156,7 @@ class UFVNetIntegratedObjective(Objective):
     def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         net = self.method.net
         rate = _rate(batch)
-        out = net.forward_train(to_signed(batch["lr_up"]), rate)
+        out = net.forward_train(to_signed(batch["lr_up"]), rate, upscaled=True)
         l_sr = (out["sr"] - to_signed(batch["hr"])).abs().mean()
         logs = {"l_sr": l_sr.detach()}
         loss = l_sr
