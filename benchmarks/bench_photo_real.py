@@ -9,7 +9,7 @@ region (the box of its 68 landmarks, raised by 30 % for the forehead) and over t
 
 The faces are *known* in the originals: the ``.pts`` landmark files beside a photo (iBUG, 1-based) and dlib
 HOG (one upsampling) on the original for the rest. Each face is bucketed by its native size in the degraded
-photo (``facerestore.restore.restorer.native_size`` of the original landmarks over the factor).
+photo (``facerestore.face.align.native_size`` of the original landmarks over the factor).
 
 Configurations, in one run: ``background`` (the photo upscaled by cv2 bicubic only: what a kept face gets),
 ``bicubic`` (the pipeline with ``--method bicubic``), the given method with the default size rule
@@ -37,16 +37,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from PIL import Image
 
 from facerestore.cli.eval import parse_options
+from facerestore.data.real_val import read_photo, read_pts
 from facerestore.degrade import apply_preset, imresize
 from facerestore.errors import FaceRestoreError, ImageReadError
 from facerestore.face.detect import DlibDetector
-from facerestore.io import read_image, to_float
+from facerestore.io import to_float
 from facerestore.io.atomic import write_bytes_atomic
 from facerestore.metrics import rgb_to_y, ssim_y
-from facerestore.restore.restorer import MAX_SQUEEZE, FaceRestorer, native_size
+from facerestore.face.align import native_size
+from facerestore.restore.restorer import MAX_SQUEEZE, FaceRestorer
 from facerestore.restore.weights_cache import cache_dir
 
 FACTORS = (2, 4)
@@ -83,21 +84,9 @@ class CachedDetector:
 
 # --- photos and their faces ------------------------------------------------------------------------------
 def read_rgb(path: Path) -> np.ndarray:
-    """HxWx3 float32 RGB of a photo (gray repeated, alpha dropped); PPM through Pillow (facerestore.io reads
-    no PPM)."""
-    try:
-        pixels = to_float(read_image(path)[0])
-    except ImageReadError:
-        if path.suffix.lower() not in (".ppm", ".pgm"):
-            raise
-        pixels = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255
-    pixels = pixels[..., :1] if pixels.shape[2] in (1, 2) else pixels[..., :3]
+    """HxWx3 float32 RGB of a photo (gray repeated, alpha dropped; PPM as :func:`real_val.read_photo` reads it)."""
+    pixels = to_float(read_photo(path))
     return np.ascontiguousarray(np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels)
-
-
-def read_pts(path: Path) -> np.ndarray:
-    """68 landmarks of an iBUG ``.pts`` file, 0-based."""
-    return np.loadtxt(path, skiprows=3, max_rows=68) - 1.0
 
 
 def known_faces(image: np.ndarray, pts: np.ndarray | None, detector: DlibDetector) -> list[np.ndarray]:

@@ -17,7 +17,8 @@ from skimage import data
 from facerestore.errors import ConfigError, WeightsError
 from facerestore.face.align import template_68
 from facerestore.face.detect import DlibDetector
-from facerestore.restore.restorer import FaceRestorer, native_size
+from facerestore.face.align import native_size
+from facerestore.restore.restorer import FaceRestorer
 from facerestore.restore.weights_cache import UntrainedWarning, cache_dir, resolve_weights
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from PIL import Image
 
 from facerestore.data.formats import AnnotationError, write_landmarks
 from facerestore.errors import ConfigError, FaceRestoreError, ImageReadError
-from facerestore.face.align import align_face, estimate_similarity, five_points, template_68, transform_points
+from facerestore.face.align import align_face, five_points, native_size, transform_points
 from facerestore.face.detect import DetectedFace, DlibDetector, detect_faces
 from facerestore.io import read_image, split_alpha, write_image
 from facerestore.io.atomic import write_bytes_atomic, write_text_atomic
@@ -43,7 +42,6 @@ FETCH_COMMAND = "'make real-val' or '.venv/bin/python scripts/fetch_real_val.py'
 # Detectors tried in turn until a photo gives its expected number of faces: HOG with one upsampling, with two,
 # then the MMOD CNN (Einstein's raised, turned face stays below HOG's threshold with one or two).
 DETECTION_LADDER = (("hog", 1), ("hog", 2), ("cnn", 1))
-_REFERENCE = 512  # template size at which native sizes are measured
 _OUTER_EYE_CORNERS = (36, 45)  # the 300-W inter-ocular distance
 
 
@@ -206,13 +204,6 @@ def _make_folder(folder: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- measure
-def native_size(landmarks: np.ndarray) -> float:
-    """Side, in photo pixels, of the template crop around a face: the template's size over the scale of the
-    least-squares similarity from its 68 landmarks (the rule of ``facerestore.restore.restorer.native_size``)."""
-    matrix = estimate_similarity(landmarks, template_68(_REFERENCE))
-    return _REFERENCE / math.sqrt(abs(float(np.linalg.det(matrix[:, :2]))))
-
-
 def eye_distance(landmarks: np.ndarray) -> float:
     """Distance between the two eye centres (means of the six points of each eye), in photo pixels."""
     right, left = five_points(landmarks)[:2]

@@ -6,6 +6,7 @@ A 2x3 ``matrix`` maps source pixel coordinates to crop pixel coordinates, the co
 """
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import cv2
@@ -96,6 +97,13 @@ def estimate_similarity(src_pts: np.ndarray, dst_pts: np.ndarray) -> np.ndarray:
     scale = (singular * sign).sum() / src_var
     linear = scale * rotation
     return np.hstack([linear, (dst_mean - linear @ src_mean)[:, None]])
+
+
+def native_size(landmarks: np.ndarray, reference: int = 512) -> float:
+    """Side, in photo pixels, of the aligned template crop around a face: the template's size over the scale of
+    the least-squares similarity from its 68 landmarks to the template (``reference`` px)."""
+    matrix = estimate_similarity(landmarks, template_68(reference))
+    return reference / math.sqrt(abs(float(np.linalg.det(matrix[:, :2]))))
 
 
 def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:

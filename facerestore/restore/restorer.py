@@ -36,7 +36,14 @@ import torch
 
 from facerestore.degrade import imresize_torch
 from facerestore.errors import ConfigError, ImageReadError
-from facerestore.face.align import align_face, estimate_similarity, invert_affine, template_68, transform_points, warp
+from facerestore.face.align import (
+    align_face,
+    invert_affine,
+    native_size,
+    template_68,
+    transform_points,
+    warp,
+)
 from facerestore.face.detect import DetectedFace, FaceDetector, default_detector, detect_faces, require_face
 from facerestore.face.paste import paste_back
 from facerestore.face.priors import component_masks
@@ -53,7 +60,6 @@ BACKGROUNDS = {"bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
 DEVICES = ("cpu", "cuda", "mps")
 SAMPLE_KEYS = frozenset({"lr", "lr_up", "masks", "guide"})  # what a photo gives (priors from landmarks)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, back to gray
-_REFERENCE = 512.0  # template size used to measure a face's native size
 
 
 @dataclass(frozen=True)
@@ -121,12 +127,6 @@ def kept_warning(faces: list[RestoredFace]) -> str | None:
     return (f"{len(kept)} of {len(faces)} face(s) kept at bicubic (face {names}: "
             f"{faces[kept[0]].reason}; --max-squeeze)")
 
-
-def native_size(landmarks: np.ndarray) -> float:
-    """Side, in photo pixels, of the aligned template crop around a face: the template's size over the
-    scale of the least-squares similarity from the 68 landmarks to it."""
-    matrix = estimate_similarity(landmarks, template_68(int(_REFERENCE)))
-    return _REFERENCE / math.sqrt(abs(float(np.linalg.det(matrix[:, :2]))))
 
 
 def _resize_matrix(factor: float) -> np.ndarray:
