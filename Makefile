@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench real-val clean
+.PHONY: setup demo test bench real-val photos clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,10 @@ test: $(STAMP)
 # Real photos for validation only (docs/data.md); setup fetches them too, and carries on offline.
 real-val: $(STAMP)
 	$(BIN)/python scripts/fetch_real_val.py
+
+# Natural photographs for training texture (docs/data.md): Debian's wallpaper packages, by name.
+photos: $(STAMP)
+	$(BIN)/python scripts/fetch_photos.py
 
 bench: $(STAMP)
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done

@@ -1,18 +1,11 @@
-"""The README's main job: degrade held-out synthetic faces with several presets, restore them with the
-default model (UFVNet: one network for every input resolution) and report it against bicubic (PSNR / SSIM
-on Y), with image grids and an HTML page.
+"""The README's main job: degrade held-out synthetic faces with several presets and a real public-domain photo
+(the NASA astronaut, ``facerestore/assets/astronaut.png``) ×4, restore them with the default model and report it
+against bicubic (PSNR / SSIM on Y), with image grids, a before/after picture and an HTML page.
 
 Everything comes from the project itself: faces from :mod:`facerestore.synth` (a held-out seed that no
-training recipe uses), degradations from :mod:`facerestore.degrade`, metrics from :mod:`facerestore.metrics`.
-
-Weights of the default model, first found wins:
-
-1. bundled with the package: ``facerestore/weights/<recipe name>/`` holding ``config.yaml`` and
-   ``final.safetensors`` (a run folder of the committed recipe; none is bundled yet, see docs/training.md);
-2. a previous demo's quick-training run in ``$FACERESTORE_HOME/demo/<recipe name>/`` whose ``config.yaml``
-   equals the recipe;
-3. otherwise the demo quick-trains the recipe (``configs/ufvnet_quick.yaml``) into that folder first and
-   says so: a few minutes on a 2-core CPU, once (an interrupted training resumes on the next demo).
+training recipe uses), degradations from :mod:`facerestore.degrade`, metrics from :mod:`facerestore.metrics`,
+the model from its weights file alone (:mod:`facerestore.restore.weights_cache`: ``--weights``, else
+``$FACERESTORE_HOME/<default>.safetensors``, else the bundled default). Nothing is trained or downloaded.
 """
 from __future__ import annotations
 
@@ -20,7 +13,7 @@ import csv
 import html
 import io as _io
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +21,10 @@ import cv2
 import numpy as np
 import torch
 
+from facerestore.assets import astronaut_path
 from facerestore.degrade import apply_preset, imresize
-from facerestore.errors import ConfigError, ImageWriteError
-from facerestore.io import from_float, write_image
+from facerestore.errors import ImageWriteError
+from facerestore.io import from_float, read_image, split_alpha, to_float, write_image
 from facerestore.io.atomic import write_text_atomic
 from facerestore.methods import Method, build_method
 from facerestore.metrics import psnr_y, ssim_y
@@ -38,8 +32,9 @@ from facerestore.synth import render_face
 
 DEMO_SEED = 90_001  # held out: training recipes draw synthetic faces from other seeds
 DEMO_PRESETS = ("fish_x4", "fish_x8", "fish_x16", "ufv_multires")
-DEFAULT_RECIPE = Path(__file__).resolve().parents[1] / "configs" / "ufvnet_quick.yaml"
-BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
+PHOTO = astronaut_path()
+PHOTO_SCALE = 4
+PHOTO_PICTURE, FACE_PICTURE = "photo_before_after.png", "photo_face_before_after.png"
 REPORT_FILES = ("index.html", "metrics.csv", "metrics.md")
 
 Log = Callable[[str], None]
@@ -54,8 +49,20 @@ class PresetResult:
 
 
 @dataclass(frozen=True)
+class PhotoResult:
+    """The real photo ×``scale``: PSNR-Y of bicubic and of the model over the faces and the whole image."""
+
+    scale: int
+    faces: int
+    bicubic: tuple[float, float]  # faces, whole image
+    restored: tuple[float, float]
+    face_picture: str | None  # the first face, zoomed (None: no face found)
+
+
+@dataclass(frozen=True)
 class DemoModel:
     method: Method
+    weights: Path
     label: str  # method name and where its weights came from
 
 
@@ -78,47 +85,16 @@ def _grid(rows: list[list[np.ndarray]], gap: int = 2) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ the model
-def _same_recipe(folder: Path, config: dict) -> bool:
-    from facerestore.train import load_config
+def demo_model(weights: str | os.PathLike | None = None, log: Log = print) -> DemoModel:
+    """The default model, built from its weights file's metadata (``weights``, else the resolved default)."""
+    from facerestore.restore.weights_cache import BUNDLED_DIR, DEFAULT_METHOD, resolve_weights
 
-    return (folder / "config.yaml").is_file() and load_config(folder / "config.yaml") == config
-
-
-def _run_folder_matches(folder: Path, config: dict) -> bool:
-    return (folder / "final.safetensors").is_file() and _same_recipe(folder, config)
-
-
-def _load_run(folder: Path, config: dict) -> Method:
-    method = build_method(config["method"]["name"], weights=folder / "final.safetensors",
-                          **config["method"]["options"])
-    return method.eval()
-
-
-def demo_model(recipe: str | os.PathLike = DEFAULT_RECIPE, overrides: Iterable[str] = (),
-               home: str | os.PathLike | None = None, bundled: str | os.PathLike = BUNDLED_WEIGHTS,
-               log: Log = print) -> DemoModel:
-    """The default model with trained weights (bundled, cached, or quick-trained now; see the module docstring)."""
-    from facerestore.restore.weights_cache import cache_dir
-    from facerestore.train import Trainer, load_config
-
-    recipe = Path(recipe)
-    if not recipe.is_file():
-        raise ConfigError(f"demo recipe not found: {recipe} (pass --recipe configs/ufvnet_quick.yaml from a "
-                          "source checkout)")
-    config = load_config(recipe, list(overrides))
-    name = config["name"]
-    shipped = Path(bundled) / name
-    if _run_folder_matches(shipped, config):
-        log(f"using the bundled {name} weights: {shipped}")
-        return DemoModel(_load_run(shipped, config), f"{config['method']['name']} (bundled {name})")
-    run = Path(home if home is not None else cache_dir()) / "demo" / name
-    if _run_folder_matches(run, config):
-        log(f"using the weights quick-trained by an earlier demo: {run}")
-    else:
-        log(f"no trained demo weights are bundled: quick-training {config['method']['name']} with {recipe} first "
-            f"(a few minutes on a 2-core CPU, once; kept in {run})")
-        Trainer(config, run, device="cpu", resume="auto" if _same_recipe(run, config) else None).run()
-    return DemoModel(_load_run(run, config), f"{config['method']['name']} (quick-trained, {name})")
+    path = resolve_weights(DEFAULT_METHOD if weights is None else None, weights)
+    method = build_method(weights=path).eval()
+    where = "bundled" if path.parent == BUNDLED_DIR else str(path)
+    log(f"using {method.name} weights: {path}")
+    return DemoModel(method, path, f"{method.name} ({where} {path.stem})" if where == "bundled"
+                     else f"{method.name} ({where})")
 
 
 # --------------------------------------------------------------------------------------- evaluation
@@ -147,9 +123,55 @@ def evaluate_preset(preset: str, model: DemoModel, count: int, size: int, seed: 
     return (mean["bp"], mean["bs"]), (mean["mp"], mean["ms"]), _grid(rows)
 
 
+def _face_boxes(faces, scale: int, shape: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """Detector boxes of the LR photo's faces in HR pixels, clipped to the image."""
+    height, width = shape
+    boxes = []
+    for face in faces:
+        x0, y0, x1, y1 = (np.asarray(face.box, dtype=np.float64) + 0.5) * scale - 0.5
+        boxes.append((max(0, int(np.floor(x0))), max(0, int(np.floor(y0))),
+                      min(width, int(np.ceil(x1)) + 1), min(height, int(np.ceil(y1)) + 1)))
+    return boxes
+
+
+def evaluate_photo(model: DemoModel, out: Path, photo: Path = PHOTO, scale: int = PHOTO_SCALE) -> PhotoResult:
+    """The real photo MATLAB-bicubic downscaled ×``scale``, restored by the photo pipeline with the model and with
+    ``--method bicubic`` (the same detection, alignment and paste: only the face network differs), scored against
+    the original over the face boxes and the whole image; writes ``photo_before_after.png`` (LR | bicubic |
+    model | original)."""
+    from facerestore.restore import FaceRestorer
+
+    pixels, _ = read_image(photo)
+    hr = split_alpha(to_float(pixels))[0][..., :3]
+    hr = hr[:hr.shape[0] // scale * scale, :hr.shape[1] // scale * scale]
+    lr = np.clip(imresize(hr, 1.0 / scale), 0.0, 1.0)
+    runs = {name: FaceRestorer(weights=weights, method=name_, scale=scale).restore(lr)
+            for name, name_, weights in (("bicubic", "bicubic", None), ("model", None, model.weights))}
+    boxes = _face_boxes(runs["model"].faces, scale, hr.shape[:2])
+    scores = {}
+    for name, result in runs.items():
+        face_scores = [psnr_y(result.image[y0:y1, x0:x1], hr[y0:y1, x0:x1]) for x0, y0, x1, y1 in boxes]
+        scores[name] = (float(np.mean(face_scores)) if face_scores else float("nan"), psnr_y(result.image, hr))
+    row = [_nearest_to(lr, hr.shape[:2]), runs["bicubic"].image, runs["model"].image, hr]
+    write_image(out / PHOTO_PICTURE, from_float(_grid([row], gap=4), 8), overwrite=True)
+    if boxes:
+        x0, y0, x1, y1 = _widen(boxes[0], 0.3, hr.shape[:2])
+        write_image(out / FACE_PICTURE, from_float(_grid([[image[y0:y1, x0:x1] for image in row]], gap=4), 8),
+                    overwrite=True)
+    return PhotoResult(scale, len(boxes), scores["bicubic"], scores["model"], FACE_PICTURE if boxes else None)
+
+
+def _widen(box: tuple[int, int, int, int], margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    dx, dy = int(margin * (x1 - x0)), int(margin * (y1 - y0))
+    return max(0, x0 - dx), max(0, y0 - dy), min(shape[1], x1 + dx), min(shape[0], y1 + dy)
+
+
 def run_demo(out_dir: str | os.PathLike, model: DemoModel, *, count: int = 6, size: int = 128,
-             seed: int = DEMO_SEED, presets: tuple[str, ...] = DEMO_PRESETS, overwrite: bool = False) -> Path:
-    """Write the demo report into ``out_dir`` and return the path of its ``index.html``."""
+             seed: int = DEMO_SEED, presets: tuple[str, ...] = DEMO_PRESETS, photo: Path | None = PHOTO,
+             overwrite: bool = False) -> Path:
+    """Write the demo report into ``out_dir`` and return the path of its ``index.html`` (``photo`` None: no
+    real photo)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if not overwrite:
@@ -162,40 +184,60 @@ def run_demo(out_dir: str | os.PathLike, model: DemoModel, *, count: int = 6, si
         grid_name = f"grid_{preset}.png"
         write_image(out / grid_name, from_float(grid, 8), overwrite=True)
         results.append(PresetResult(preset, bicubic, restored, grid_name))
-    write_text_atomic(out / "metrics.csv", _csv(results, model))
-    write_text_atomic(out / "metrics.md", _markdown(results, model, count, size))
+    real = None if photo is None else evaluate_photo(model, out, Path(photo))
+    write_text_atomic(out / "metrics.csv", _csv(results, real, model))
+    write_text_atomic(out / "metrics.md", _markdown(results, real, model, count, size))
     index = out / "index.html"
-    write_text_atomic(index, _html(results, model, count, size))
+    write_text_atomic(index, _html(results, real, model, count, size))
     return index
 
 
-def _csv(results: list[PresetResult], model: DemoModel) -> str:
+def _csv(results: list[PresetResult], real: PhotoResult | None, model: DemoModel) -> str:
     buffer = _io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["preset", "method", "psnr_y", "ssim_y"])
     for r in results:
         writer.writerow([r.preset, "bicubic", f"{r.bicubic[0]:.4f}", f"{r.bicubic[1]:.5f}"])
         writer.writerow([r.preset, model.label, f"{r.restored[0]:.4f}", f"{r.restored[1]:.5f}"])
+    if real is not None:
+        for region, index in (("faces", 0), ("image", 1)):
+            writer.writerow([f"photo_x{real.scale}_{region}", "bicubic", f"{real.bicubic[index]:.4f}", ""])
+            writer.writerow([f"photo_x{real.scale}_{region}", model.label, f"{real.restored[index]:.4f}", ""])
     return buffer.getvalue()
 
 
-def _markdown(results: list[PresetResult], model: DemoModel, count: int, size: int) -> str:
+def _photo_sentence(real: PhotoResult, label: str) -> str:
+    return (f"Real photo (NASA astronaut, public domain) MATLAB-bicubic downscaled x{real.scale} and restored by "
+            f"the photo pipeline with {label} and with bicubic: PSNR-Y over the {real.faces} face box(es) "
+            f"{real.restored[0]:.2f} dB against {real.bicubic[0]:.2f} dB ({real.restored[0] - real.bicubic[0]:+.2f}), "
+            f"over the whole image {real.restored[1]:.2f} against {real.bicubic[1]:.2f} dB.")
+
+
+def _markdown(results: list[PresetResult], real: PhotoResult | None, model: DemoModel, count: int, size: int
+              ) -> str:
     lines = [f"{model.label} against bicubic on {count} held-out synthetic faces at {size}x{size} "
-             "(PSNR dB / SSIM on Y).", "",
+             "(PSNR dB / SSIM on Y; an output smaller than the face is resized to it by bicubic).", "",
              "| preset | bicubic PSNR | bicubic SSIM | model PSNR | model SSIM | gain (dB) |",
              "|---|---:|---:|---:|---:|---:|"]
     lines += [f"| {r.preset} | {r.bicubic[0]:.2f} | {r.bicubic[1]:.4f} | {r.restored[0]:.2f} | {r.restored[1]:.4f} "
               f"| {r.restored[0] - r.bicubic[0]:+.2f} |" for r in results]
+    if real is not None:
+        lines += ["", _photo_sentence(real, model.label)]
     return "\n".join(lines) + "\n"
 
 
-def _html(results: list[PresetResult], model: DemoModel, count: int, size: int) -> str:
+def _html(results: list[PresetResult], real: PhotoResult | None, model: DemoModel, count: int, size: int) -> str:
     label = html.escape(model.label)
     rows = "\n".join(
         f"<tr><td>{html.escape(r.preset)}</td><td>{r.bicubic[0]:.2f}</td><td>{r.bicubic[1]:.4f}</td>"
         f"<td>{r.restored[0]:.2f}</td><td>{r.restored[1]:.4f}</td><td>{r.restored[0] - r.bicubic[0]:+.2f}</td></tr>"
         for r in results
     )
+    photo = "" if real is None else (
+        f"<h2>A real photo</h2><p>{html.escape(_photo_sentence(real, model.label))}</p>"
+        f"<p>LR input (nearest) | bicubic | {label} | original</p>"
+        f'<img src="{PHOTO_PICTURE}" alt="real photo before and after" style="max-width:100%">'
+        + ("" if real.face_picture is None else f'<p>the face</p><img src="{real.face_picture}" alt="the face">'))
     grids = "\n".join(
         f"<h3>{html.escape(r.preset)}</h3><p>LR (nearest) | bicubic | {label} | ground truth</p>"
         f'<img src="{html.escape(r.grid)}" alt="{html.escape(r.preset)}">'
@@ -203,8 +245,8 @@ def _html(results: list[PresetResult], model: DemoModel, count: int, size: int) 
     )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>facerestore demo</title></head><body>"
-        f"<h1>facerestore demo</h1><p>{count} held-out synthetic faces, {size}x{size}, degraded with each preset, "
-        f"restored with {label}; PSNR/SSIM on the Y channel.</p>"
+        f"<h1>facerestore demo</h1>{photo}<h2>Synthetic faces</h2><p>{count} held-out synthetic faces, "
+        f"{size}x{size}, degraded with each preset, restored with {label}; PSNR/SSIM on the Y channel.</p>"
         "<table border='1' cellpadding='4'><tr><th>preset</th><th>bicubic PSNR (dB)</th><th>bicubic SSIM</th>"
         f"<th>model PSNR (dB)</th><th>model SSIM</th><th>gain (dB)</th></tr>{rows}</table>"
         f"{grids}</body></html>\n"

@@ -64,12 +64,16 @@ class FaceDataset(Dataset):
     def record(self, index: int) -> FaceRecord:
         raise NotImplementedError
 
+    def sample(self, index: int, rng: np.random.Generator, rec: FaceRecord | None = None) -> dict:
+        """The sample dict of record ``index`` (``rec`` when the caller holds it already) drawn with ``rng``."""
+        rec = self.record(index) if rec is None else rec
+        return build_sample(rec.hr, rec.landmarks, rec.parsing, self.keys, self.preset, rng,
+                            preset_options=self.preset_options, flip=self.flip,
+                            guide=rec.guide, guide_landmarks=rec.guide_landmarks, identity=rec.identity)
+
     def __getitem__(self, index: int) -> dict:
         length = len(self)
         if not -length <= index < length:
             raise IndexError(f"index {index} out of range for a data set of {length}")
         index %= length
-        rec = self.record(index)
-        return build_sample(rec.hr, rec.landmarks, rec.parsing, self.keys, self.preset,
-                            sample_rng(self.seed, index), preset_options=self.preset_options, flip=self.flip,
-                            guide=rec.guide, guide_landmarks=rec.guide_landmarks, identity=rec.identity)
+        return self.sample(index, sample_rng(self.seed, index))

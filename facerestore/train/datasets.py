@@ -1,7 +1,8 @@
 """Training data from a recipe's data spec, in a resumable order.
 
-A data spec is a mapping ``{source: synthetic|folder|celeba|helen|ffhq|identity, cache: bool, ...}``; the other
-keys are the source class's keyword arguments (:mod:`facerestore.data`), ``keys`` come from the objective.
+A data spec is a mapping ``{source: synthetic|folder|celeba|helen|ffhq|identity|photos|real_val, cache: bool, ...}``; the
+other keys are the source class's keyword arguments (:mod:`facerestore.data`), ``keys`` come from the objective.
+``{source: mix, parts: [spec, ...]}`` concatenates data sets (each part's ``count`` sets its share).
 
 Resumability (an interrupted run resumed must give the same weights as an uninterrupted one): the order and
 the augmentation are pure functions of (seed, stage, iteration). Iteration ``t`` of a stage takes positions
@@ -21,11 +22,13 @@ from torch.utils.data import Dataset, Sampler
 
 from facerestore import data as data_sources
 from facerestore.data.base import FaceDataset, FaceRecord
-from facerestore.data.sample import build_sample, crop_sample
+from facerestore.data.mix import MixedSources
+from facerestore.data.sample import crop_sample
 from facerestore.errors import ConfigError
 
 SOURCES = {"synthetic": "SyntheticFaces", "folder": "FolderFaces", "celeba": "CelebAFaces",
-           "helen": "HelenFaces", "ffhq": "FFHQFaces", "identity": "IdentityPairs"}
+           "helen": "HelenFaces", "ffhq": "FFHQFaces", "identity": "IdentityPairs", "photos": "PhotoPatches",
+           "real_val": "RealValFaces"}
 _EPOCH_STREAM = 0x45504F43
 
 
@@ -33,8 +36,13 @@ def build_source(spec: Mapping, keys: frozenset[str]) -> FaceDataset:
     """The data set of ``spec`` (see the module docstring) giving ``keys``."""
     options = {k: v for k, v in spec.items() if k not in ("source", "cache", "batch_size", "crop")}
     source = spec.get("source")
+    if source == "mix":
+        parts = spec.get("parts")
+        if not isinstance(parts, list) or not parts or set(options) - {"parts"}:
+            raise ConfigError("data source mix takes one key, parts: a list of data specs (their counts set the mix)")
+        return MixedSources([build_source(part, keys) for part in parts])
     if source not in SOURCES:
-        raise ConfigError(f"data source must be one of {sorted(SOURCES)}, got {source!r}")
+        raise ConfigError(f"data source must be one of {sorted(SOURCES) + ['mix']}, got {source!r}")
     try:
         return getattr(data_sources, SOURCES[source])(keys=sorted(keys), **options)
     except TypeError as error:
@@ -66,11 +74,8 @@ class EpochSamples(Dataset):
 
     def __getitem__(self, item: tuple[int, int]) -> dict:
         index, epoch = item
-        src, rec = self.source, self._record(index)
-        rng = np.random.default_rng([src.seed & 0xFFFFFFFF, epoch, index, _EPOCH_STREAM])
-        sample = build_sample(rec.hr, rec.landmarks, rec.parsing, src.keys, src.preset, rng,
-                              preset_options=src.preset_options, flip=src.flip, guide=rec.guide,
-                              guide_landmarks=rec.guide_landmarks, identity=rec.identity)
+        rng = np.random.default_rng([self.source.seed & 0xFFFFFFFF, epoch, index, _EPOCH_STREAM])
+        sample = self.source.sample(index, rng, self._record(index))
         return sample if self.crop is None else crop_sample(sample, self.crop, rng)
 
 
