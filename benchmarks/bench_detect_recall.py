@@ -12,7 +12,6 @@ Run: ``.venv/bin/python benchmarks/bench_detect_recall.py [--photos DIR]``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from bench_photo_real import face_box, inside, load_photos  # noqa: E402
 
 from facerestore.degrade import imresize  # noqa: E402
 from facerestore.face.detect import DlibDetector  # noqa: E402
-from facerestore.io.atomic import write_bytes_atomic  # noqa: E402
+from facerestore.io.atomic import write_json_atomic  # noqa: E402
 from facerestore.restore.weights_cache import cache_dir  # noqa: E402
 
 FACTORS = (1, 2, 4)
@@ -85,7 +84,7 @@ def main() -> int:
                          f"{sum(r['seconds'] for r in chosen):.1f}")
         print(f"| {name} | " + " | ".join(cells) + " |")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(args.json, (json.dumps(rows, indent=1) + "\n").encode("utf-8"))
+    write_json_atomic(args.json, rows)
     print(f"wrote {args.json}")
     return 0
 

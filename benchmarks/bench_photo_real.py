@@ -25,7 +25,6 @@ writes ``--json`` (default ``runs/bench_photo_real.json``, git-ignored).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import sys
@@ -44,7 +43,7 @@ from facerestore.degrade import apply_preset, imresize
 from facerestore.errors import FaceRestoreError, ImageReadError
 from facerestore.face.detect import DlibDetector
 from facerestore.io import to_float
-from facerestore.io.atomic import write_bytes_atomic
+from facerestore.io.atomic import write_json_atomic
 from facerestore.metrics import rgb_to_y, ssim_y
 from facerestore.face.align import native_size
 from facerestore.restore.restorer import MAX_SQUEEZE, FaceRestorer
@@ -355,7 +354,7 @@ def main() -> int:
               "untrained": method.untrained, "options": args.option, "max_squeeze": args.max_squeeze,
               "torch": torch.__version__, "summary": summary, "images": images, "faces": faces}
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(args.json, (json.dumps(report, indent=1) + "\n").encode("utf-8"))
+    write_json_atomic(args.json, report)
     print(f"wrote {args.json}")
     return 0
 

@@ -45,7 +45,8 @@ def main() -> None:
     photo = group_photo()
     detector = DlibDetector()
     hog = dlib.get_frontal_face_detector()
-    boxes_wall, boxes_cpu, _ = measure(lambda: hog.run(photo, detector.upsample, detector.min_score), args.repeats)
+    boxes_wall, boxes_cpu, _ = measure(lambda: hog.run(photo, detector.upsampling(photo), detector.min_score),
+                                       args.repeats)
     print(f"photo {photo.shape[1]}x{photo.shape[0]}, method {args.method}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, median of {args.repeats}")
     print(f"HOG boxes alone: wall {boxes_wall * 1000:.0f} ms, CPU {boxes_cpu * 1000:.0f} ms")

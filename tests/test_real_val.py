@@ -185,6 +185,13 @@ def test_real_val_eval_data_on_an_aligned_folder(aligned_home):
     assert [(s.condition, s.count) for s in scores] == [("x4", 1), ("x8", 1), ("gfrnet_general", 1), ("all", 3)]
     with pytest.raises(ConfigError, match="real-val has HR size 128; for the 256 crops use --data folder:"):
         parse_spec("real-val", 256)
+    # One condition for a one-scale method (EDSR x4 cannot run x8 nor the 1-8 general degradation).
+    only = parse_spec("real-val:x4")
+    assert [c.label for c in only.conditions] == ["x4"] and only.root == data.root
+    edsr = evaluate(build_method("edsr", scale=4), only).scores
+    assert [(s.condition, s.count) for s in edsr] == [("x4", 1)]
+    with pytest.raises(ConfigError, match=r"unknown condition\(s\) \['x3'\]; choose from \['x4', 'x8', 'gfrnet_general'\]"):
+        parse_spec("real-val:x4,x3")
 
 
 def test_pts_landmarks_and_their_error(tmp_path):

@@ -94,6 +94,11 @@ def test_training_writes_the_recipe_into_every_weights_file(tmp_path):
     read = read_weights_info(path)
     assert read == info and read.recipe == "tiny_recipe" and len(read.recipe_sha256) == 64
     assert read.degradation == {"preset": "blind_mix", "options": {}} and read.version
+    mixed = {**config, "data": {"train": {"source": "mix", "parts": [
+        {"source": "synthetic", "preset": "blind_mix"}, {"source": "photos", "preset": "fish_x4"}]}}}
+    assert info_for_recipe(mixed, 128, None).degradation == {"mix": [
+        {"source": "synthetic", "preset": "blind_mix", "options": {}},
+        {"source": "photos", "preset": "fish_x4", "options": {}}]}
 
 
 WRONG = [

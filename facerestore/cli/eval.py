@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "a Markdown + CSV table per scale / preset and a comparison grid; or combine runs.",
         epilog="benchmarks (--data):\n" + "\n".join(
             f"  {name:22s} {BENCHMARKS[name].protocol}" for name in list_benchmarks())
+        + "\n  real-val[:COND,...]    real photos shipped by Python packages (validation only; 'make real-val'), "
+          "aligned 128 crops: bicubic x4, x8, gfrnet_general (GFRNet Eq. 4); e.g. real-val:x4"
         + "\n  folder:PATH[:PRESET[,PRESET...]]  aligned faces of a folder (default preset fish_x8)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_mutually_exclusive_group()
@@ -48,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--option", action="append", default=[], metavar="K=V",
                         help="method option (YAML value), e.g. scale=4; repeatable")
     parser.add_argument("--label", help="the method's row name in tables (default: the method name)")
-    parser.add_argument("--data", help="benchmark name or folder:PATH[:PRESET[,PRESET...]] (see below)")
+    parser.add_argument("--data", help="benchmark name, real-val[:COND,...] or folder:PATH[:PRESET[,PRESET...]] (see below)")
     parser.add_argument("--scales", type=float, nargs="+", metavar="S",
                         help="downscale factors (HR / LR), one row each, replacing the data's own")
     parser.add_argument("--count", type=int, metavar="N", help="faces per condition (default: 100 / whole folder)")

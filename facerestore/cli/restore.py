@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import sys
 import warnings
@@ -22,7 +21,7 @@ from facerestore.cli.eval import parse_options
 from facerestore.cli.output import prepare_output_folder
 from facerestore.errors import ImageReadError, ImageWriteError
 from facerestore.io import READ_EXTENSIONS
-from facerestore.io.atomic import write_bytes_atomic
+from facerestore.io.atomic import write_json_atomic
 from facerestore.methods import list_methods
 from facerestore.restore.outputs import EXTENSIONS, write_result
 from facerestore.face.detect import DlibDetector, parse_upsample
@@ -157,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
               "summary": {"images": len(inputs), "restored": len(inputs) - failed, "failed": failed,
                           "without_face": faceless, "faces": sum(len(r.get("faces", ())) for r in records)},
               "images": records}
-    write_bytes_atomic(report_path, (json.dumps(report, indent=1) + "\n").encode("utf-8"))
+    write_json_atomic(report_path, report)
     summary = report["summary"]
     print(f"facerestore restore: {summary['restored']} of {summary['images']} image(s) restored, "
           f"{summary['faces']} face(s), {faceless} without a face, {failed} failed; report: {report_path}",

@@ -31,7 +31,7 @@ from facerestore.face.align import align_face, transform_points
 from facerestore.face.detect import DlibDetector, detect_faces
 from facerestore.face.priors import component_masks, face_mask, parsing_map
 from facerestore.io import ensure_not_input, read_image, split_alpha, write_image
-from facerestore.io.atomic import write_bytes_atomic
+from facerestore.io.atomic import write_json_atomic
 
 REPORT_FILE = "prepare_report.json"
 
@@ -152,7 +152,7 @@ def prepare_folder(source: str | os.PathLike, destination: str | os.PathLike, si
     report = {"source": str(source), "destination": str(destination), "size": size, "detector": detector,
               "upsample": "auto" if upsample is None else upsample, "priors": priors, "images": len(files),
               "written": len(results) - len(failed), "skipped": skipped, "failed": failed}
-    write_bytes_atomic(report_path, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
+    write_json_atomic(report_path, report, indent=2)
     return report
 
 

@@ -33,7 +33,7 @@ from facerestore.face.detect import DetectedFace, DlibDetector, detect_faces
 from facerestore.data.downloads import FetchError, file_sha256, make_folder, sha256_hex
 from facerestore.io import read_image, split_alpha, write_image
 from facerestore.io.home import home_dir
-from facerestore.io.atomic import write_bytes_atomic, write_text_atomic
+from facerestore.io.atomic import write_bytes_atomic, write_json_atomic
 
 FOLDER = "real_val"
 INDEX_FILE = "real_val.json"
@@ -328,7 +328,7 @@ def align_photos(root: Path | None = None, sources: Sequence[Source] = SOURCES, 
                             "detector": detector.kind, "upsample": detector.upsample})
     _remove_stale(root, outputs)
     index = {"sizes": list(SIZES), "photos": entries, "faces": faces, "outputs": outputs}
-    write_text_atomic(root / INDEX_FILE, json.dumps(index, indent=2) + "\n", error=FetchError)
+    write_json_atomic(root / INDEX_FILE, index, indent=2, error=FetchError)
     counts = ", ".join(f"{sum(face[f'aligned{size}'] is not None for face in faces)} at {size}" for size in SIZES)
     log(f"wrote {INDEX_FILE} ({len(faces)} faces; aligned: {counts})")
     return index

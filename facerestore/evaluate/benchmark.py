@@ -6,8 +6,9 @@ training recipe draws: training uses ``split="train"``), the degradation preset(
 seeds (:func:`facerestore.data.sample_rng`). Each *condition* is one preset with fixed options, evaluated on
 the same ``count`` HR faces, so per-scale rows (UFVNet Tab. II, FishFSRNet Tab. I) compare like with like.
 
-``SPEC`` (the CLI's ``--data``) is a benchmark name, ``real-val`` (the real validation faces of
-:mod:`facerestore.data.real_val`, aligned 128 crops, under bicubic x4, x8 and GFRNet's Eq. 4) or
+``SPEC`` (the CLI's ``--data``) is a benchmark name, ``real-val[:CONDITION[,...]]`` (the real validation faces
+of :mod:`facerestore.data.real_val`, aligned 128 crops, under bicubic x4, x8 and GFRNet's Eq. 4 ``gfrnet_general``;
+``real-val:x4`` only the x4 condition, for a one-scale method) or
 ``folder:PATH[:PRESET[,PRESET...]]`` (aligned HR faces; default preset ``fish_x8``, the most common x8 protocol).
 """
 from __future__ import annotations
@@ -129,13 +130,19 @@ REAL_VAL_CONDITIONS = (Condition("x4", "fish_x4"), Condition("x8", "fish_x8"),
                        Condition("gfrnet_general", "gfrnet_general"))
 
 
-def real_val_data() -> EvalData:
-    """The real validation faces' 128 crops under :data:`REAL_VAL_CONDITIONS`; :class:`ConfigError` naming the
-    command that fetches them when they are absent."""
+def real_val_data(labels: Sequence[str] | None = None) -> EvalData:
+    """The real validation faces' 128 crops under :data:`REAL_VAL_CONDITIONS` (``labels``: only those, e.g.
+    ``("x4",)`` for a one-scale method); :class:`ConfigError` naming the command that fetches them when they are
+    absent, or the valid labels."""
     from facerestore.data.real_val import aligned_folder
 
+    known = {c.label: c for c in REAL_VAL_CONDITIONS}
+    unknown = [label for label in labels or () if label not in known]
+    if unknown:
+        raise ConfigError(f"--data {REAL_VAL}: unknown condition(s) {unknown}; choose from {list(known)}")
+    conditions = REAL_VAL_CONDITIONS if not labels else tuple(known[label] for label in dict.fromkeys(labels))
     return EvalData(REAL_VAL, "real photos shipped by Python packages (validation only), aligned 128 crops: "
-                    "bicubic x4, x8, GFRNet Eq. 4", REAL_VAL_SIZE, REAL_VAL_CONDITIONS, count=None,
+                    + ", ".join(c.label for c in conditions), REAL_VAL_SIZE, conditions, count=None,
                     root=aligned_folder(REAL_VAL_SIZE))
 
 
@@ -152,11 +159,11 @@ def parse_spec(spec: str, size: int | None = None) -> EvalData:
         if size is not None and size != data.size:
             raise ConfigError(f"benchmark {spec} has HR size {data.size}; --size {size} applies to folder specs only")
         return data
-    if spec == REAL_VAL:
+    if spec == REAL_VAL or spec.startswith(REAL_VAL + ":"):
         if size is not None and size != REAL_VAL_SIZE:
             raise ConfigError(f"{REAL_VAL} has HR size {REAL_VAL_SIZE}; for the 256 crops use "
                               f"--data {FOLDER_PREFIX}$FACERESTORE_HOME/real_val/aligned256:PRESET")
-        return real_val_data()
+        return real_val_data([label for label in spec[len(REAL_VAL) + 1:].split(",") if label])
     if not spec.startswith(FOLDER_PREFIX):
         raise ConfigError(f"--data {spec!r}: expected a benchmark name ({', '.join(list_benchmarks())}), "
                           f"{REAL_VAL} or {FOLDER_PREFIX}PATH[:PRESET[,PRESET...]]")

@@ -8,6 +8,7 @@ the meantime (file systems without hard links fall back to check-then-rename).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from pathlib import Path
@@ -47,6 +48,12 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = T
                       error: type[FaceRestoreError] = FaceRestoreError) -> Path:
     """UTF-8 text version of :func:`write_bytes_atomic`."""
     return write_bytes_atomic(path, text.encode("utf-8"), overwrite=overwrite, error=error)
+
+
+def write_json_atomic(path: str | os.PathLike, value, *, indent: int = 1, overwrite: bool = True,
+                      error: type[FaceRestoreError] = FaceRestoreError) -> Path:
+    """``value`` as indented JSON text (one final newline), written by :func:`write_bytes_atomic`."""
+    return write_text_atomic(path, json.dumps(value, indent=indent) + "\n", overwrite=overwrite, error=error)
 
 
 def _link_new(temporary: Path, path: Path, error: type[FaceRestoreError]) -> None:

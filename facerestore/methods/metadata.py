@@ -53,7 +53,11 @@ def recipe_sha256(config: Mapping) -> str:
 def info_for_recipe(config: Mapping, hr_size: int | None, scale: float | None) -> WeightsInfo:
     """The :class:`WeightsInfo` of weights trained by the resolved recipe ``config``."""
     train = config.get("data", {}).get("train") or {}
-    degradation = {"preset": train.get("preset"), "options": dict(train.get("preset_options") or {})}
+    parts = train.get("parts") if train.get("source") == "mix" else [train]
+    presets = [{"source": part.get("source"), "preset": part.get("preset"),
+                "options": dict(part.get("preset_options") or {})} for part in parts or []]
+    degradation = ({k: v for k, v in presets[0].items() if k != "source"} if len(presets) == 1
+                   else {"mix": presets})
     return WeightsInfo(method=config["method"]["name"], options=dict(config["method"].get("options") or {}),
                        recipe=config.get("name"), recipe_sha256=recipe_sha256(config), hr_size=hr_size,
                        scale=scale, degradation=degradation, version=__version__)
