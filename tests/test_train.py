@@ -150,3 +150,28 @@ def test_cli_train_writes_config_csv_grid_and_keeps_newest_checkpoints(tmp_path)
     with Image.open(out / "grids" / "second_00000002.png") as grid:  # 2 faces × (LR | bicubic | output | GT)
         assert grid.size == (4 * 128, 2 * 128)
     assert (out / "best_second.safetensors").is_file()
+
+
+def test_a_new_run_never_writes_over_another_run(tmp_path, capsys):
+    recipe = _write(tmp_path, tiny_recipe())
+    out = tmp_path / "run"
+    assert cli_main(["train", recipe, "--out", str(out), "--set", "stages.1.iterations=1"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    # Without --resume or --overwrite: refused in one line, nothing touched.
+    assert cli_main(["train", recipe, "--out", str(out), "--set", "seed=5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "holds a training run" in err and "--resume auto" in err and "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert cli_main(["train", recipe, "--out", str(out), "--resume", "auto", "--overwrite"]) == 2
+    assert "give one of them" in capsys.readouterr().err
+    # --overwrite: the old run's files are gone before the new run writes (no stale checkpoints, a fresh log).
+    (out / "checkpoints" / "s1_00000099_state.pt").write_bytes(b"stale")
+    (out / "notes.txt").write_text("the user's own file")
+    (out / ".overwritten-dead").mkdir()  # left by an interrupted earlier --overwrite
+    assert cli_main(["train", recipe, "--out", str(out), "--set", "stages.1.iterations=1", "--set", "seed=5",
+                     "--overwrite"]) == 0
+    assert not (out / "checkpoints" / "s1_00000099_state.pt").exists() and not (out / ".overwritten-dead").exists()
+    assert (out / "notes.txt").read_text() == "the user's own file"
+    assert (out / "train.log").read_text().count("stage first") == 1
+    assert (out / "final.safetensors").read_bytes() != before["final.safetensors"]
+    assert not list(out.glob(".overwritten-*"))

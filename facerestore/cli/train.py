@@ -1,4 +1,5 @@
-"""``facerestore train CONFIG.yaml [--resume auto|PATH] [--device cpu|cuda|mps] [--set key=value ...] [--out DIR]``.
+"""``facerestore train CONFIG.yaml [--resume auto|PATH] [--device cpu|cuda|mps] [--set key=value ...] [--out DIR]
+[--overwrite]``.
 
 Under ``torchrun --nproc_per_node N -m facerestore train ...`` every rank runs this command (DDP)."""
 from __future__ import annotations
@@ -17,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe key (dotted path, YAML value), e.g. stages.0.iterations=10")
     parser.add_argument("--out", help="run folder (default: runs/<recipe name>)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="clear a finished or partial run in --out first (without it, such a folder is refused)")
     parser.set_defaults(func=run)
 
 
@@ -25,5 +28,5 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / config["name"]
-    Trainer(config, out, device=args.device, resume=args.resume).run()
+    Trainer(config, out, device=args.device, resume=args.resume, overwrite=args.overwrite).run()
     return 0

@@ -42,6 +42,7 @@ from facerestore.train.distributed import DistInfo, barrier, init_distributed, m
 from facerestore.train.ema import EMA
 from facerestore.train.logging import RunLogger, comparison_grid
 from facerestore.train.objectives import build_objective
+from facerestore.train.run_folder import prepare_run_folder
 
 
 class TrainingInterrupted(FaceRestoreError):
@@ -144,16 +145,19 @@ def seed_everything(seed: int) -> None:
 class Trainer:
     """Runs ``config`` (validated, :func:`facerestore.train.config.load_config`) into ``out_dir``.
 
-    ``resume``: ``None``, ``"auto"`` (newest checkpoint in ``out_dir``) or a state file path. ``hooks`` are
-    called as ``hook(trainer, stage_index, iteration)`` after every iteration (tests use them to interrupt).
+    ``resume``: ``None``, ``"auto"`` (newest checkpoint in ``out_dir``) or a state file path; without it a
+    folder that holds a run is refused unless ``overwrite`` (:func:`facerestore.train.run_folder.prepare_run_folder`).
+    ``hooks`` are called as ``hook(trainer, stage_index, iteration)`` after every iteration (tests use them to
+    interrupt).
     """
 
     def __init__(self, config: dict, out_dir: str | Path, device: str = "cpu", resume: str | None = None,
-                 hooks: Sequence[Hook] = ()):
+                 hooks: Sequence[Hook] = (), overwrite: bool = False):
         self.config = config
         self.out = Path(out_dir)
         self.device_name = device
         self.resume = resume
+        self.overwrite = overwrite
         self.hooks = list(hooks)
         self.stop_requested = False
         self.last_checkpoint: Path | None = None
@@ -164,6 +168,8 @@ class Trainer:
         """Train every stage; returns the path of ``final.safetensors``."""
         self.dist = init_distributed(self.device_name)
         self.device = resolve_device(self.device_name, self.dist)
+        prepare_run_folder(self.out, self.resume, self.overwrite, clear=self.dist.is_main)
+        barrier(self.dist)
         cfg = self.config
         seed_everything(cfg["seed"])
         self.method = build_method(cfg["method"]["name"], **cfg["method"]["options"]).to(self.device)
