@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 import torch
 
-from facerestore.cli.eval import parse_options
+from facerestore.cli.options import parse_options
 from facerestore.data.real_val import read_photo, read_pts
 from facerestore.degrade import apply_preset, imresize
 from facerestore.errors import FaceRestoreError, ImageReadError

@@ -73,3 +73,26 @@ def test_scale_option_and_existing_outputs(tmp_path, rng, capsys):
     assert main(args) == 2  # params.jsonl exists: refused without --overwrite
     assert "--overwrite" in capsys.readouterr().err
     assert main(args + ["--overwrite"]) == 0
+
+
+def test_skip_existing_continues_and_earlier_runs_inside_the_input_are_left_out(tmp_path, rng, capsys):
+    folder = tmp_path / "faces"
+    for name in ("a", "b", "c"):
+        _save(folder / f"{name}.png", rng)
+    out = tmp_path / "out"
+    args = ["degrade", "-i", str(folder), "-o", str(out), "--preset", "fish_x8"]
+    assert main(args) == 0
+    lines = (out / "params.jsonl").read_text().splitlines()
+    (out / "params.jsonl").write_text("\n".join(lines[:2]) + "\n" + lines[2][:20])  # cut while writing c's line
+    kept = (out / "a_lr.png").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(args + ["--skip-existing"]) == 0
+    assert "3 file(s): 1 degraded, 2 skipped (done before), 0 failed" in capsys.readouterr().err
+    assert (out / "a_lr.png").stat().st_mtime_ns == kept
+    assert sorted(_records(out)) == ["a.png", "b.png", "c.png"]
+    # an output folder written inside the input is not read again as input
+    inner = ["degrade", "-i", str(folder), "-o", str(folder / "lr"), "--preset", "fish_x8"]
+    assert main(inner) == 0 and main(["degrade", "-i", str(folder), "-o", str(tmp_path / "o2"), "--preset",
+                                      "fish_x8"]) == 0
+    assert "skipped 1 folder(s) holding an earlier facerestore run" in capsys.readouterr().err
+    assert sorted(_records(tmp_path / "o2")) == ["a.png", "b.png", "c.png"]

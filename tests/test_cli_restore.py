@@ -63,8 +63,14 @@ def test_mixed_folder_is_processed_and_broken_files_are_reported(mixed, tmp_path
         "good.png": "ok", "rgba.png": "ok", "deep.png": "ok", "sub/gray.png": "ok", "noface.jpg": "no_face",
         "truncated.png": "error", "empty.png": "error", "text.jpg": "error"}
     assert "empty" in status["empty.png"]["error"] and "text.jpg" in status["text.jpg"]["error"]
-    assert report["summary"] == {"images": 8, "restored": 5, "failed": 3, "without_face": 1, "faces": 4}
-    assert "3 failed" in capsys.readouterr().err
+    assert report["summary"] == {"images": 8, "restored": 5, "skipped": 0, "failed": 3, "without_face": 1,
+                                 "faces": 4, "skipped_folders": []}
+    err = capsys.readouterr().err
+    assert "3 failed" in err
+    # every photo's warnings reach the console once (not only report.json)
+    assert sum("noface.jpg: no face found" in line for line in err.splitlines()) == 1
+    text = (out / "report.json").read_text()
+    assert text.count("\n") < 200  # landmarks and boxes one line per face, not one number per line
 
     good = status["good.png"]
     assert good["size"] == [256, 256] and good["output_size"] == [512, 512] and good["faces_found"] == 1
@@ -97,7 +103,7 @@ def test_mixed_folder_is_processed_and_broken_files_are_reported(mixed, tmp_path
     assert pixels.shape == (240, 320, 3) and info.format == "JPEG"
 
 
-def test_face_less_photo_exits_zero_unless_strict(tmp_path, face, coffee):
+def test_face_less_photo_exits_zero_unless_strict(tmp_path, face, coffee, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
     write_image(folder / "a.png", face)
@@ -108,6 +114,65 @@ def test_face_less_photo_exits_zero_unless_strict(tmp_path, face, coffee):
     assert pixels.shape == (480, 640, 3)  # bicubic's own scale, 4
     assert restore("-i", str(folder / "b.png"), "-o", str(tmp_path / "strict"), "--method", "bicubic",
                    "--strict") == 1
+    assert f"--strict: no face found in 1 photo(s): {folder / 'b.png'}" in capsys.readouterr().err
+
+
+def test_earlier_outputs_inside_the_input_are_skipped_and_the_same_folder_is_named(tmp_path, face, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    write_image(folder / "a.png", face)
+    assert restore("-i", str(folder), "-o", str(folder / "restored"), "--method", "bicubic", "--scale", "2") == 0
+    capsys.readouterr()
+    assert restore("-i", str(folder), "-o", str(folder / "restored2"), "--method", "bicubic", "--scale", "2") == 0
+    err = capsys.readouterr().err
+    assert "skipped 1 folder(s) holding an earlier facerestore run" in err and "1 image(s): 1 restored" in err
+    assert sorted(p.name for p in (folder / "restored2" / "restored_imgs").iterdir()) == ["a.png"]
+    assert report_of(folder / "restored2")["summary"]["skipped_folders"] == [str(folder / "restored")]
+    assert restore("-i", str(folder), "-o", str(folder), "--method", "bicubic") == 2
+    assert "the output folder (-o) is the input folder" in capsys.readouterr().err
+
+
+def test_skip_existing_continues_an_interrupted_run(tmp_path, face, coffee, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        write_image(folder / f"{name}.png", face if name != "c" else coffee)
+    out = tmp_path / "out"
+    args = ["-i", str(folder), "-o", str(out), "--method", "bicubic", "--scale", "2"]
+    assert restore(*args) == 0
+    (out / "report.json").unlink()  # as after Ctrl-C: outputs of finished photos, no report
+    (out / "restored_imgs" / "b.png").unlink()  # b was interrupted before its photo was written
+    kept = (out / "restored_imgs" / "a.png").stat().st_mtime_ns
+    capsys.readouterr()
+    assert restore(*args) == 1  # without the flag: the finished photos fail on existing files
+    assert restore(*args, "--skip-existing") == 0
+    assert "3 image(s): 1 restored, 2 skipped (done before), 0 failed" in capsys.readouterr().err
+    assert (out / "restored_imgs" / "a.png").stat().st_mtime_ns == kept and (out / "restored_imgs" / "b.png").is_file()
+    status = {r["input"].rsplit("/", 1)[1]: r["status"] for r in report_of(out)["images"]}
+    assert status == {"a.png": "skipped", "b.png": "ok", "c.png": "skipped"}
+    assert restore(*args, "--skip-existing", "--overwrite") == 2
+
+
+def test_options_a_method_does_not_take_are_refused_in_cli_words(tmp_path, face, capsys):
+    source = tmp_path / "face.png"
+    write_image(source, face)
+    bank = tmp_path / "bank.npz"
+    bank.write_bytes(b"")
+    assert restore("-i", str(source), "-o", str(tmp_path / "o1"), "--method", "bicubic", "--exemplars", str(bank)) == 2
+    assert "--exemplars applies to song" in capsys.readouterr().err
+    assert restore("-i", str(source), "-o", str(tmp_path / "o2"), "--method", "bicubic", "--guide", str(source)) == 2
+    assert "--guide applies to methods that read a reference photo (gfrnet), not bicubic" in capsys.readouterr().err
+    assert not (tmp_path / "o1").exists()
+
+
+def test_restore_takes_the_method_from_a_recipe(tmp_path, face):
+    source = tmp_path / "face.png"
+    write_image(source, face)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nmethod: {name: bicubic, options: {}}\ndata: {train: {source: synthetic}}\n"
+                      "stages: [{name: s, objective: pixel, iterations: 1}]\n")
+    assert restore("-i", str(source), "-o", str(tmp_path / "out"), "--config", str(recipe), "--scale", "2") == 0
+    assert report_of(tmp_path / "out")["method"] == "bicubic"
 
 
 def test_existing_outputs_are_kept_unless_overwrite(tmp_path, face, capsys):

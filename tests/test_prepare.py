@@ -169,3 +169,33 @@ def test_resuming_with_another_size_is_refused(source, first_run, capsys):
 def test_inputs_sharing_a_stem_get_distinct_outputs(tmp_path):
     files = [tmp_path / "a.jpg", tmp_path / "a.png", tmp_path / "b.png"]
     assert [p.as_posix() for p in output_stems(tmp_path, files)] == ["a_jpg", "a_png", "b"]
+
+
+def test_all_faces_writes_one_crop_per_face_and_the_default_says_what_it_dropped(tmp_path, capsys):
+    src = tmp_path / "two"
+    src.mkdir()
+    face = skdata.astronaut()[:300, 80:380]
+    write_image(src / "pair.png", np.concatenate([face, face[:, ::-1]], axis=1))  # two people side by side
+    largest = tmp_path / "largest"
+    assert main(["prepare", str(src), str(largest), "--size", "64"]) == 0
+    err = capsys.readouterr().err
+    assert "pair.png: 2 faces found, the largest kept (--all-faces keeps every face)" in err
+    assert "2 face(s) found, 1 kept" in err
+    assert json.loads((largest / REPORT_FILE).read_text())["faces"] == {"pair.png": {"found": 2, "kept": 1}}
+    assert sorted(p.name for p in largest.iterdir()) == sorted(["pair.png", "pair.npy", REPORT_FILE])
+
+    every = tmp_path / "every"
+    assert main(["prepare", str(src), str(every), "--size", "64", "--all-faces"]) == 0
+    assert {p.name for p in every.iterdir()} == {"pair_0.png", "pair_0.npy", "pair_1.png", "pair_1.npy",
+                                                 "pair_faces.json", REPORT_FILE}
+    centres = [np.load(every / f"pair_{k}.npy").mean(axis=0) for k in range(2)]
+    np.testing.assert_allclose(centres[0], centres[1], atol=3.0)  # both aligned to the template
+    first, _ = read_image(every / "pair_0.png")
+    second, _ = read_image(every / "pair_1.png")
+    assert not np.array_equal(first, second)
+    capsys.readouterr()
+    assert main(["prepare", str(src), str(every), "--size", "64", "--all-faces"]) == 0
+    assert "0 written, 1 already done" in capsys.readouterr().err
+    (every / "pair_1.npy").unlink()  # an interrupted photo is done again
+    assert main(["prepare", str(src), str(every), "--size", "64", "--all-faces"]) == 0
+    assert (every / "pair_1.npy").is_file()

@@ -5,7 +5,9 @@ Writes ``<name>_<output>.png`` (8-bit PNG, so JPEG artefacts are kept exactly) f
 ``OUT/params.jsonl``. Each image's random generator is seeded from ``(--seed, its relative path)``,
 so results do not depend on the order or on the other files. An alpha channel is dropped (the
 degradations model the photographed colours only). Unreadable or unwritable files are reported on
-stderr and skipped; the exit code is then 1.
+stderr and skipped; the exit code is then 1. Subfolders holding an earlier facerestore run are left out (and
+said); ``--skip-existing`` continues an interrupted run from its ``params.jsonl`` (one flushed line per
+finished file; the kept lines are written first).
 """
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from facerestore.cli.output import prepare_output_folder
+from facerestore.cli.output import find_images, prepare_output_folder, say_skipped_folders
 from facerestore.degrade import PRESETS, apply_preset, list_presets
-from facerestore.errors import ImageReadError, ImageWriteError
+from facerestore.errors import ConfigError, ImageReadError, ImageWriteError
 from facerestore.io import READ_EXTENSIONS, ensure_not_input, read_image, split_alpha, to_float, write_image
 
 PARAMS_FILE = "params.jsonl"
@@ -41,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--scale", type=float, nargs="+", metavar="S",
                         help="downscale factor(s) HR/LR to draw from, replacing the preset's own")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument("--skip-existing", action="store_true",
+                        help=f"skip files whose outputs and {PARAMS_FILE} line are already there (continue a run)")
     parser.set_defaults(func=run)
 
 
@@ -51,24 +55,37 @@ def image_rng(seed: int, key: str) -> tuple[np.random.Generator, list[int]]:
     return np.random.default_rng(entropy), entropy
 
 
-def _list_inputs(source: Path, output: Path) -> list[tuple[Path, str]]:
-    """``(path, key)`` pairs sorted by key; ``key`` is the path relative to a folder input."""
+def _list_inputs(source: Path, output: Path) -> tuple[list[tuple[Path, str]], list[Path]]:
+    """``(path, key)`` pairs sorted by key (``key``: the path relative to a folder input), and the subfolders
+    left out because they hold an earlier facerestore run (:func:`find_images`)."""
     if source.is_file():
-        return [(source, source.name)]
+        return [(source, source.name)], []
     if not source.is_dir():
         raise ImageReadError("no such file or folder", source)
-    out_dir = output.resolve()
-    files = sorted(
-        ((p, p.relative_to(source).as_posix()) for p in source.rglob("*")
-         if p.suffix.lower() in READ_EXTENSIONS and p.is_file() and out_dir not in p.resolve().parents),
-        key=lambda item: item[1])
+    found, skipped = find_images(source, output)
+    files = sorted(((p, p.relative_to(source).as_posix()) for p in found), key=lambda item: item[1])
     if not files:
         raise ImageReadError(f"no image files ({', '.join(sorted(READ_EXTENSIONS))}) in the folder", source)
-    return files
+    return files, skipped
+
+
+def finished_records(params_path: Path, output: Path) -> dict[str, str]:
+    """``--skip-existing``: the ``params.jsonl`` lines of an earlier run whose outputs are all there, by file key."""
+    done = {}
+    if params_path.is_file():
+        for line in params_path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # the line an interruption cut short
+            if all((output / name).is_file() for name in record.get("outputs", {}).values()) and record.get("outputs"):
+                done[record["file"]] = line
+    return done
 
 
 def _degrade_one(path: Path, key: str, args: argparse.Namespace, options: dict) -> dict:
-    """Degrade one file, write its outputs; returns its ``params.jsonl`` record."""
+    """Degrade one file, write its outputs (with ``--skip-existing``, replacing what an interrupted run left of
+    this file); returns its ``params.jsonl`` record."""
     pixels, _ = read_image(path)
     colour, _ = split_alpha(to_float(pixels))
     rng, entropy = image_rng(args.seed, key)
@@ -79,18 +96,26 @@ def _degrade_one(path: Path, key: str, args: argparse.Namespace, options: dict) 
         target = args.output / f"{stem}_{name}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         ensure_not_input(target, [path])
-        write_image(target, image, overwrite=args.overwrite)
+        write_image(target, image, overwrite=args.overwrite or args.skip_existing)
         written[name] = target.relative_to(args.output).as_posix()
     return {"file": key, "rng_entropy": entropy, "outputs": written, "params": params}
 
 
 def run(args: argparse.Namespace) -> int:
-    inputs = _list_inputs(args.input, args.output)
-    params_path = prepare_output_folder(args.output, PARAMS_FILE, args.overwrite)
+    inputs, skipped_folders = _list_inputs(args.input, args.output)
+    say_skipped_folders("degrade", skipped_folders)
+    if args.overwrite and args.skip_existing:
+        raise ConfigError("--overwrite replaces the outputs and --skip-existing keeps them: give one of them")
+    params_path = prepare_output_folder(args.output, PARAMS_FILE, args.overwrite or args.skip_existing)
+    done = finished_records(params_path, args.output) if args.skip_existing else {}
     options = {} if args.scale is None else {"scales": tuple(args.scale)}
     failures = 0
+    todo = [(path, key) for path, key in inputs if key not in done]
+    skipped = len(inputs) - len(todo)
     with open(params_path, "w", encoding="utf-8") as log:
-        for path, key in tqdm(inputs, desc="degrade", unit="img", disable=args.input.is_file(), file=sys.stderr):
+        log.writelines(done[key] + "\n" for _, key in inputs if key in done)  # kept first: an interruption keeps them
+        log.flush()
+        for path, key in tqdm(todo, desc="degrade", unit="img", disable=args.input.is_file(), file=sys.stderr):
             try:
                 record = _degrade_one(path, key, args, options)
             except (ImageReadError, ImageWriteError) as error:
@@ -99,7 +124,6 @@ def run(args: argparse.Namespace) -> int:
                 continue
             log.write(json.dumps(record) + "\n")
             log.flush()
-    if failures:
-        print(f"facerestore degrade: {failures} of {len(inputs)} file(s) failed", file=sys.stderr)
-        return 1
-    return 0
+    print(f"facerestore degrade: {len(inputs)} file(s): {len(inputs) - failures - skipped} degraded, {skipped} "
+          f"skipped (done before), {failures} failed", file=sys.stderr)
+    return 1 if failures else 0

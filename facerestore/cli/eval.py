@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
 
+from facerestore.cli.options import method_spec
 from facerestore.errors import ConfigError
 from facerestore.models.inference import PRECISIONS, prepare_for_inference
 
@@ -74,17 +74,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def parse_options(pairs: list[str]) -> dict:
-    """``["k=v", ...]`` → ``{k: YAML value of v}``; :class:`ConfigError` for an item without ``=``."""
-    options = {}
-    for pair in pairs:
-        key, equals, value = pair.partition("=")
-        if not equals or not key:
-            raise ConfigError(f"--option expects KEY=VALUE, got {pair!r}")
-        options[key.strip()] = yaml.safe_load(value)
-    return options
-
-
 def run(args: argparse.Namespace) -> int:
     if args.combine:
         return _combine(args)
@@ -106,15 +95,6 @@ def _combine(args: argparse.Namespace) -> int:
     print(markdown_table(scores), end="")
     print(f"wrote {args.out}")
     return 0
-
-
-def _method_spec(args: argparse.Namespace) -> tuple[str | None, dict]:
-    if args.config is None:
-        return args.method, parse_options(args.option)
-    from facerestore.train import load_config
-
-    method = load_config(args.config)["method"]
-    return method["name"], {**method["options"], **parse_options(args.option)}
 
 
 def _identity(args: argparse.Namespace, data):
@@ -145,7 +125,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from facerestore.methods import build_method, check_method_options
     from facerestore.restore.weights_cache import resolve_weights
 
-    name, options = _method_spec(args)
+    name, options = method_spec(args)
     if name is not None:
         check_method_options(name, options)
     weights = resolve_weights(name, args.weights, allow_untrained=args.allow_untrained)

@@ -27,17 +27,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--upsample", default="auto", metavar="N",
                         help="image doublings before detection (default auto: 1, 2 when the short side < 400 px)")
     parser.add_argument("--priors", action="store_true", help="also write parsing maps and component masks")
+    parser.add_argument("--all-faces", action="store_true",
+                        help="one crop per detected face, DST/<path>_<k>.png (default: the largest face only)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     def log(line: str) -> None:
-        tqdm.write(f"facerestore prepare: failed: {line}", file=sys.stderr)
+        tqdm.write(f"facerestore prepare: {line}", file=sys.stderr)
 
     report = prepare_folder(args.source, args.destination, args.size, workers=args.workers,
                             detector=args.detector, upsample=parse_upsample(args.upsample), priors=args.priors,
-                            log=log)
+                            all_faces=args.all_faces, log=log)
     failed = len(report["failed"])
     print(f"facerestore prepare: {report['written']} written, {report['skipped']} already done, {failed} failed "
-          f"of {report['images']} image(s); report: {args.destination / REPORT_FILE}", file=sys.stderr)
+          f"of {report['images']} image(s); {report['faces_found']} face(s) found, {report['faces_kept']} kept; "
+          f"report: {args.destination / REPORT_FILE}", file=sys.stderr)
     return 1 if failed else 0

@@ -1,7 +1,8 @@
 """The work behind ``facerestore prepare``: turn a folder of photos into a folder of aligned face
 crops in the layout :class:`facerestore.data.FolderFaces` reads (:mod:`facerestore.data.formats`).
 
-For every image under SRC (recursively): read, detect the largest face with its 68 landmarks (dlib HOG
+For every image under SRC (recursively): read, detect the largest face (``all_faces``: every face, as
+``<name>_<k>``) with its 68 landmarks (dlib HOG
 or CNN, ``upsample`` doublings, None: automatic, :func:`facerestore.face.detect.auto_upsample`), align
 it to the canonical template (:func:`facerestore.face.align.align_face`) at ``size``, write
 ``DST/<relative path>.png`` (colour depth kept, alpha dropped), with ``priors`` its parsing map and
@@ -58,32 +59,57 @@ def _detector(kind: str, upsample: int | None) -> DlibDetector:
     return DlibDetector(kind, upsample)
 
 
-def prepare_one(source: str, stem: str, size: int, detector: str, priors: bool, upsample: int | None = None) -> dict:
-    """Prepare one image (runs in a worker). Returns ``{"status": "written"}`` or
-    ``{"status": "failed", "kind": "unreadable" | "no_face" | "write_error", "reason": ...}``."""
+def faces_marker(stem: Path) -> Path:
+    """``--all-faces``: the list of a photo's crops, written after them (its presence means the photo is done)."""
+    return stem.with_name(stem.name + "_faces.json")
+
+
+def finished(stem: Path, priors: bool, all_faces: bool) -> bool:
+    """Whether the outputs of the photo of ``stem`` are all there (a second run skips it)."""
+    if not all_faces:
+        return all(p.is_file() for p in output_files(stem, priors))
+    marker = faces_marker(stem)
+    try:
+        crops = json.loads(marker.read_text(encoding="utf-8"))["crops"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return all(p.is_file() for crop in crops for p in output_files(stem.with_name(crop), priors))
+
+
+def prepare_one(source: str, stem: str, size: int, detector: str, priors: bool, upsample: int | None = None,
+                all_faces: bool = False) -> dict:
+    """Prepare one image (runs in a worker). Returns ``{"status": "written", "found": N, "kept": K}`` or
+    ``{"status": "failed", "kind": "unreadable" | "no_face" | "write_error", "reason": ...}``. ``all_faces``:
+    every detected face (best detection score first) as ``<stem>_<k>``, else the largest as ``<stem>``."""
     try:
         pixels, _ = read_image(source)
     except ImageReadError as error:
         return {"status": "failed", "kind": "unreadable", "reason": error.reason}
     colour, _ = split_alpha(pixels)
-    faces = detect_faces(colour, _detector(detector, upsample), only_largest=True)
+    faces = detect_faces(colour, _detector(detector, upsample))
     if not faces:
-        return {"status": "failed", "kind": "no_face", "reason": "no face found"}
-    crop, matrix = align_face(colour, faces[0].landmarks, size)
-    points = transform_points(faces[0].landmarks, matrix)
-    files = output_files(Path(stem), priors)
+        return {"status": "failed", "kind": "no_face", "reason": "no face found", "found": 0, "kept": 0}
+    kept = faces if all_faces else [max(faces, key=lambda f: f.area)]
+    stems = [Path(f"{stem}_{k}") for k in range(len(kept))] if all_faces else [Path(stem)]
     try:
-        for path in files:
-            ensure_not_input(path, [source])
-        files[0].parent.mkdir(parents=True, exist_ok=True)
-        write_image(files[0], crop, overwrite=True)
-        if priors:
-            write_image(files[1], parsing_map(points, size).astype(np.uint8), overwrite=True)
-            write_masks(files[2], component_masks(points, size), face_mask(points, size, forehead=True))
-        write_landmarks(files[-1], points)
+        for face, face_stem in zip(kept, stems):
+            crop, matrix = align_face(colour, face.landmarks, size)
+            points = transform_points(face.landmarks, matrix)
+            files = output_files(face_stem, priors)
+            for path in files:
+                ensure_not_input(path, [source])
+            files[0].parent.mkdir(parents=True, exist_ok=True)
+            write_image(files[0], crop, overwrite=True)
+            if priors:
+                write_image(files[1], parsing_map(points, size).astype(np.uint8), overwrite=True)
+                write_masks(files[2], component_masks(points, size), face_mask(points, size, forehead=True))
+            write_landmarks(files[-1], points)
+        if all_faces:
+            write_json_atomic(faces_marker(Path(stem)), {"found": len(faces), "crops": [p.name for p in stems]},
+                              error=ImageWriteError)
     except (ImageWriteError, OSError) as error:
         return {"status": "failed", "kind": "write_error", "reason": str(getattr(error, "reason", error))}
-    return {"status": "written"}
+    return {"status": "written", "found": len(faces), "kept": len(kept)}
 
 
 def _check_folders(source: Path, destination: Path) -> None:
@@ -111,14 +137,16 @@ def _check_previous_run(report_path: Path, size: int) -> None:
 
 
 def prepare_folder(source: str | os.PathLike, destination: str | os.PathLike, size: int = 128, *, workers: int = 1,
-                   detector: str = "hog", upsample: int | None = None, priors: bool = False, progress: bool = True,
-                   log: Callable[[str], None] | None = None) -> dict:
+                   detector: str = "hog", upsample: int | None = None, priors: bool = False, all_faces: bool = False,
+                   progress: bool = True, log: Callable[[str], None] | None = None) -> dict:
     """Prepare every image under ``source`` into ``destination`` (see the module docstring).
 
     ``workers`` > 1 uses that many spawned processes (results identical to one worker); ``detector``
     "hog" or "cnn" and ``upsample`` (:class:`facerestore.face.detect.DlibDetector`); ``progress`` shows a tqdm bar on
-    stderr; ``log`` receives one line per failed image. Returns the report (also written to
-    ``destination/prepare_report.json``): counts and the ``failed`` list of ``{file, kind, reason}``.
+    stderr; ``all_faces`` writes every face (:func:`prepare_one`); ``log`` receives one line per failed image and
+    per photo whose other faces were left out. Returns the report (also written to
+    ``destination/prepare_report.json``): counts, the ``failed`` list of ``{file, kind, reason}`` and ``faces``:
+    per photo prepared in this run, the faces ``found`` and ``kept``.
     """
     source, destination = Path(source), Path(destination)
     if size < 16:
@@ -135,23 +163,29 @@ def prepare_folder(source: str | os.PathLike, destination: str | os.PathLike, si
     stems = output_stems(source, files)
     todo, skipped = [], 0
     for path, stem in zip(files, stems):
-        if all(p.is_file() for p in output_files(destination / stem, priors)):
+        if finished(destination / stem, priors, all_faces):
             skipped += 1
         else:
-            todo.append((str(path), str(destination / stem), size, detector, priors, upsample))
+            todo.append((str(path), str(destination / stem), size, detector, priors, upsample, all_faces))
     results = {}
     with tqdm(total=len(todo), desc="prepare", unit="img", disable=not progress) as bar:
         for job, result in _run(todo, workers):
             name = Path(job[0]).relative_to(source).as_posix()
             results[name] = result
-            if result["status"] == "failed" and log is not None:
-                log(f"{name}: {result['reason']}")
+            if log is not None and result["status"] == "failed":
+                log(f"failed: {name}: {result['reason']}")
+            elif log is not None and result["found"] > result["kept"]:
+                log(f"{name}: {result['found']} faces found, the largest kept (--all-faces keeps every face)")
             bar.update()
     failed = [{"file": name, "kind": r["kind"], "reason": r["reason"]}
               for name, r in sorted(results.items()) if r["status"] == "failed"]
     report = {"source": str(source), "destination": str(destination), "size": size, "detector": detector,
               "upsample": "auto" if upsample is None else upsample, "priors": priors, "images": len(files),
-              "written": len(results) - len(failed), "skipped": skipped, "failed": failed}
+              "all_faces": all_faces, "written": len(results) - len(failed), "skipped": skipped,
+              "faces_found": sum(r.get("found", 0) for r in results.values()),
+              "faces_kept": sum(r.get("kept", 0) for r in results.values()), "failed": failed,
+              "faces": {name: {"found": r["found"], "kept": r["kept"]} for name, r in sorted(results.items())
+                        if "found" in r}}
     write_json_atomic(report_path, report, indent=2)
     return report
 

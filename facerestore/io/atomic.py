@@ -50,10 +50,30 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = T
     return write_bytes_atomic(path, text.encode("utf-8"), overwrite=overwrite, error=error)
 
 
+def json_text(value, indent: int = 1) -> str:
+    """Indented JSON in which a list of scalars or of lists of scalars (a box, 68 landmarks) stays on one line."""
+    def flat(item) -> bool:
+        return not isinstance(item, (dict, list, tuple)) or (
+            isinstance(item, (list, tuple)) and not any(isinstance(x, (dict, list, tuple)) for x in item))
+
+    def form(item, level: int) -> str:
+        if isinstance(item, dict) and item:
+            parts = [f"{json.dumps(str(k))}: {form(v, level + 1)}" for k, v in item.items()]
+        elif isinstance(item, (list, tuple)) and item and not all(flat(x) for x in item):
+            parts = [form(v, level + 1) for v in item]
+        else:
+            return json.dumps(item)
+        inner, outer = " " * (indent * (level + 1)), " " * (indent * level)
+        opening, closing = ("{", "}") if isinstance(item, dict) else ("[", "]")
+        return opening + "\n" + ",\n".join(inner + part for part in parts) + "\n" + outer + closing
+
+    return form(value, 0) + "\n"
+
+
 def write_json_atomic(path: str | os.PathLike, value, *, indent: int = 1, overwrite: bool = True,
                       error: type[FaceRestoreError] = FaceRestoreError) -> Path:
-    """``value`` as indented JSON text (one final newline), written by :func:`write_bytes_atomic`."""
-    return write_text_atomic(path, json.dumps(value, indent=indent) + "\n", overwrite=overwrite, error=error)
+    """``value`` as :func:`json_text`, written by :func:`write_bytes_atomic`."""
+    return write_text_atomic(path, json_text(value, indent), overwrite=overwrite, error=error)
 
 
 def _link_new(temporary: Path, path: Path, error: type[FaceRestoreError]) -> None:

@@ -2,7 +2,8 @@
 ``cropped_faces/<stem>_NN.png`` (the LR crop the method saw), ``restored_faces/<stem>_NN<suffix>.png``,
 ``cmp/<stem>_NN.png`` (crop, nearest-neighbour enlarged, beside the restored face) and, for GFRNet,
 ``warped_guides/<stem>_NN.png``. Every file is written atomically; no existing file is replaced without
-``overwrite`` and no input is ever written onto (all targets are checked before the first write)."""
+``overwrite`` and no input is ever written onto (all targets are checked before the first write). The restored
+photo is written last, so its presence means that the photo is done (``restore --skip-existing``)."""
 from __future__ import annotations
 
 import os
@@ -71,7 +72,7 @@ def write_result(result: RestoreResult, outdir: str | os.PathLike, stem: str, *,
         if not overwrite and os.path.lexists(path):
             raise ImageWriteError("file exists; pass --overwrite to replace it", path)
         ensure_not_input(path, inputs)
-    for path, image in planned:
+    for path, image in planned[1:] + planned[:1]:  # the photo last: its presence means the photo is done
         path.parent.mkdir(parents=True, exist_ok=True)
         depth = result.bit_depth if path.suffix == ".png" else None
         write_image(path, image, overwrite=overwrite, bit_depth=depth)
