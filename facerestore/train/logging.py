@@ -87,6 +87,21 @@ class RunLogger:
                 self.writer.add_scalar(f"{stage}/{name}", value, iteration)
         self._csv.flush()
 
+    def warning(self, message: str) -> None:
+        if self.enabled:
+            log.warning(message)
+            (self.bar.write if self.bar is not None else print)(f"warning: {message}")
+
+    def logged(self, stage: str, name: str) -> list[float]:
+        """The values of scalar ``name`` that ``scalars.csv`` holds for ``stage``, in order (resumed runs
+        included: the file is appended to)."""
+        if not self.enabled:
+            return []
+        self._csv.flush()
+        with (self.folder / "scalars.csv").open(newline="", encoding="utf-8") as file:
+            return [float(row["value"]) for row in csv.DictReader(file)
+                    if row["stage"] == stage and row["name"] == name]
+
     def grid(self, stage: str, iteration: int, image: np.ndarray) -> Path | None:
         if not self.enabled:
             return None

@@ -41,7 +41,7 @@ from facerestore.train.datasets import EpochSamples, ResumableBatches, build_sou
 from facerestore.train.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, resolve_device
 from facerestore.train.ema import EMA
 from facerestore.train.logging import RunLogger, comparison_grid
-from facerestore.train.objectives import build_objective
+from facerestore.train.objectives import Objective, build_objective
 from facerestore.train.run_folder import prepare_run_folder
 
 
@@ -161,6 +161,7 @@ class Trainer:
         self.hooks = list(hooks)
         self.stop_requested = False
         self.last_checkpoint: Path | None = None
+        self.warnings: list[str] = []
         self.dist = DistInfo()
 
     # ----------------------------------------------------------------- public
@@ -193,7 +194,8 @@ class Trainer:
             final = self.out / "final.safetensors"
             if self.dist.is_main:
                 save_weights_file(self.method.state_dict(), final, metadata=self.metadata, overwrite=True)
-                self.logger.info("final weights: %s", final)
+                self.logger.info("final weights: %s%s", final,
+                                 "".join(f"\n  warning: {w}" for w in self.warnings))
             return final
         finally:
             signal.signal(signal.SIGINT, previous[0])
@@ -355,7 +357,7 @@ class Trainer:
             for hook in self.hooks:
                 hook(self, index, iteration)
             if train["val_every"] and iteration % train["val_every"] == 0 and iteration < total:
-                best, scalars = self._validate(name, iteration, ema, best)
+                best, scalars = self._validate(name, iteration, ema, best, objective)
                 objective.train()  # validation left the method in eval mode
                 for sched, spec in ((scheduler, stage["scheduler"]), (d_scheduler, stage["d_scheduler"])):
                     if sched is not None and spec["type"] == "plateau":
@@ -368,7 +370,8 @@ class Trainer:
                 raise TrainingInterrupted(f"interrupted at stage {name} iteration {iteration}; checkpoint "
                                           f"{self.last_checkpoint} saved, continue with --resume auto", self.out)
         self.logger.end_stage()
-        self._validate(name, total, ema, best)
+        self._validate(name, total, ema, best, objective)
+        self._warn_if_flat(name)
         if ema is not None:
             self.method.load_state_dict(ema.state_dict())
         if self.dist.is_main:
@@ -377,10 +380,21 @@ class Trainer:
         barrier(self.dist)
 
     # ------------------------------------------------------------- validation
+    def _warn_if_flat(self, stage: str) -> None:
+        """A warning (log and final summary) when the stage's validation PSNR never rose above its first value."""
+        values = self.logger.logged(stage, "val/psnr")
+        if len(values) >= 2 and max(values[1:]) <= values[0]:
+            message = (f"stage {stage}: the validation PSNR never improved over the stage ({values[0]:.4f} dB first, "
+                       f"{max(values[1:]):.4f} at best after it, {len(values)} validations)")
+            self.logger.warning(message)
+            self.warnings.append(message)
+
     @torch.no_grad()
-    def _validate(self, stage: str, iteration: int, ema: EMA | None, best: float) -> tuple[float, dict[str, float]]:
-        """PSNR/SSIM (Y), MSE and L1 (on [0, 1] outputs) of the EMA (else current) weights on ``data.val``; grid
-        PNG; best weights. Rank 0 only. Returns (best PSNR, the logged scalars)."""
+    def _validate(self, stage: str, iteration: int, ema: EMA | None, best: float, objective: Objective | None = None
+                  ) -> tuple[float, dict[str, float]]:
+        """PSNR/SSIM (Y), MSE and L1 (on [0, 1] outputs) of the EMA (else current) weights on ``data.val``, or the
+        stage's own scores when its objective has them (:meth:`Objective.validation_scores`); grid PNG; best
+        weights. Rank 0 only. Returns (best PSNR, the logged scalars)."""
         spec = self.config["data"]["val"]
         if not spec or not self.dist.is_main:
             barrier(self.dist)
@@ -390,7 +404,7 @@ class Trainer:
             method = copy.deepcopy(self.method)
             method.load_state_dict(ema.state_dict())
         method.eval()
-        keys = frozenset(method.requires | {"hr", "lr"})
+        keys = frozenset(method.requires | {"hr", "lr"} | (objective.keys if objective is not None else frozenset()))
         loader = DataLoader(build_source(spec, keys), batch_size=int(spec.get("batch_size", 1)),
                             collate_fn=collate_samples)
         bicubic = BicubicMethod()
@@ -404,6 +418,11 @@ class Trainer:
         wanted = self.config["train"]["grid_faces"]
         for batch in loader:
             batch = self._to_device(batch)
+            own = objective.validation_scores(method, batch) if objective is not None else None
+            if own is not None:
+                for key, values in own.items():
+                    sums.setdefault(key, []).extend(values.float().tolist())
+                continue
             with self._autocast():
                 out = method(batch).float()
             hr, base = batch["hr"], bicubic(batch).clamp(0, 1)

@@ -35,8 +35,9 @@ from torch import nn
 from facerestore.degrade import imresize_torch
 from facerestore.errors import ConfigError
 from facerestore.losses import parsing_l1, perceptual_or_none, pixel_loss, soft_cross_entropy
-from facerestore.methods.base import Method, to_signed
-from facerestore.models.ufvnet import HR_SIZE, anchor_weight_targets
+from facerestore.methods.base import Method, from_signed, to_signed
+from facerestore.metrics import psnr_y_torch
+from facerestore.models.ufvnet import anchor_weight_targets
 
 Batch = Mapping[str, torch.Tensor]
 
@@ -64,6 +65,12 @@ class Objective(nn.Module):
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.method.parameters() if p.requires_grad]
+
+    def validation_scores(self, method: Method, batch: Batch) -> dict[str, torch.Tensor] | None:
+        """Per-sample scores of what this stage trains, for a stage whose training does not show in the
+        method's test-time output (None: validation scores that output). ``method``: the weights validated
+        (EMA or current); the ``psnr`` entry ranks the best weights."""
+        return None
 
 
 def _attributes(method: Method, names: Sequence[str] | None) -> list[nn.Module]:
@@ -141,6 +148,23 @@ class UFVNetSeparateObjective(Objective):
             logs["l_wt"] = term.detach()
             loss = loss + term
         return loss, logs
+
+    def validation_scores(self, method: Method, batch: Batch) -> dict[str, torch.Tensor]:
+        """What stage 1 trains (§III-D): each anchor SRG on its own rate (``psnr_anchorK`` and the bicubic input's
+        ``psnr_bicubic_anchorK``; ``psnr`` their mean) and the regressor's weight error (half the L1 distance of
+        its softmax to the Eq. 4 targets, 0 … 1) on the validation inputs' own rates."""
+        net, hr = method.net, batch["hr"]
+        scores: dict[str, torch.Tensor] = {}
+        for k, anchor in enumerate(net.anchors):
+            lr_up = imresize_torch(imresize_torch(hr, scale=anchor).clamp(0, 1), size=tuple(hr.shape[-2:])).clamp(0, 1)
+            scores[f"psnr_anchor{k}"] = psnr_y_torch(from_signed(net.generator(k)(to_signed(lr_up))).clamp(0, 1), hr)
+            scores[f"psnr_bicubic_anchor{k}"] = psnr_y_torch(lr_up, hr)
+        scores["psnr"] = torch.stack([scores[f"psnr_anchor{k}"] for k in range(len(net.anchors))]).mean(0)
+        if net.regressor is not None:
+            weights = net.regressor(to_signed(batch["lr_up"])).softmax(-1)
+            targets = anchor_weight_targets(_rate(batch), net.anchors).to(weights)
+            scores["weight_error"] = (weights - targets).abs().sum(-1) / 2
+        return scores
 
 
 class UFVNetIntegratedObjective(Objective):
