@@ -195,7 +195,14 @@ def test_method_without_weights_is_refused_naming_the_cache_path(tmp_path, face,
     source = tmp_path / "face.png"
     write_image(source, face)
     assert restore("-i", str(source), "-o", str(tmp_path / "out"), "--method", "srcnn") == 2
-    assert str(tmp_path / "cache" / "srcnn.safetensors") in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert str(tmp_path / "cache" / "srcnn.safetensors") in err
+    assert "pass --weights FILE" in err and "weights=FILE" not in err  # the CLI speaks of its flags
+    from facerestore.errors import WeightsError
+    from facerestore.restore import FaceRestorer
+    with pytest.raises(WeightsError, match="pass weights=FILE") as error:  # the API of its arguments
+        FaceRestorer("srcnn")
+    assert "--" not in str(error.value)
 
 
 def test_aligned_crops_and_jpg_output(tmp_path, face):
@@ -206,3 +213,22 @@ def test_aligned_crops_and_jpg_output(tmp_path, face):
     pixels, info = read_image(out / "restored_imgs" / "crop.jpg")
     assert pixels.shape == (256, 256, 3) and info.format == "JPEG"
     assert report_of(out)["images"][0]["faces"][0]["box"] is None
+
+
+def test_restore_result_saves_atomically_with_the_inputs_depth_and_alpha(tmp_path, face):
+    from facerestore.errors import ImageWriteError
+    from facerestore.restore import FaceRestorer
+
+    alpha = np.full(face.shape[:2] + (1,), 200, np.uint8)
+    source = write_image(tmp_path / "rgba16.png", (np.concatenate([face, alpha], axis=2).astype(np.uint16) * 257))
+    result = FaceRestorer("bicubic", scale=2).restore(source)
+    saved = result.save(tmp_path / "out.png")
+    pixels, info = read_image(saved)
+    assert pixels.shape == (512, 512, 4) and pixels.dtype == np.uint16 and info.bit_depth == 16
+    with pytest.raises(ImageWriteError, match="exists"):
+        result.save(saved)
+    with pytest.raises(ImageWriteError):
+        result.save(source, overwrite=True)  # never onto the input
+    with pytest.raises(ImageWriteError, match="out.jpg"):
+        result.save(tmp_path / "out.jpg")  # JPEG holds neither 16 bits nor alpha
+    assert not (tmp_path / "out.jpg").exists()

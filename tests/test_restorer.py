@@ -169,7 +169,7 @@ def test_lr_crop_sizes_follow_each_method(detector):
 
 
 def test_invalid_options_are_refused(detector):
-    with pytest.raises(ConfigError, match="face size"), pytest.warns(UntrainedWarning):
+    with pytest.raises(ConfigError, match="face_size=N applies"), pytest.warns(UntrainedWarning):
         FaceRestorer("fishfsrnet", face_size=256, detector=detector, allow_untrained=True)
     with pytest.raises(ConfigError, match="precision"):
         FaceRestorer("bicubic", precision="fp8", detector=detector)

@@ -2,8 +2,8 @@
 
 Each subcommand lives in its own module of this package exposing ``register(subparsers)``,
 which adds a parser whose ``func(args) -> int`` does the work. Errors derived from
-:class:`facerestore.errors.FaceRestoreError` become one line on stderr and a non-zero exit; warnings are one
-line each. Any other exception is a bug of ours: one line naming it, exit 70 (``FACERESTORE_DEBUG=1`` shows
+:class:`facerestore.errors.FaceRestoreError` become one line on stderr (the API's keyword arguments named as
+the CLI's flags, :data:`CLI_WORDS`) and a non-zero exit; warnings are one line each. Any other exception is a bug of ours: one line naming it, exit 70 (``FACERESTORE_DEBUG=1`` shows
 the traceback).
 """
 from __future__ import annotations
@@ -16,6 +16,18 @@ import warnings
 
 from facerestore import __version__
 from facerestore.errors import FaceRestoreError
+
+# The API's words in error messages and the command line's (the API speaks of keyword arguments, the CLI of flags).
+CLI_WORDS = (("overwrite=True", "--overwrite"), ("weights=FILE", "--weights FILE"),
+             ("bank=FILE.npz", "--exemplars FILE.npz"), ("detail_enhancement=False", "--option detail_enhancement=false"),
+             ("face_size=N", "--face-size N"), ("allow_untrained=True", "--allow-untrained"))
+
+
+def in_cli_words(message: str) -> str:
+    for api, flag in CLI_WORDS:
+        message = message.replace(api, flag)
+    return message
+
 
 # Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = (
@@ -54,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except FaceRestoreError as error:
-        print(f"facerestore {args.command}: error: {error}", file=sys.stderr)
+        print(f"facerestore {args.command}: error: {in_cli_words(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print(f"facerestore {args.command}: interrupted", file=sys.stderr)

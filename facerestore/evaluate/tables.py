@@ -151,8 +151,8 @@ def check_output_folder(out: str | os.PathLike, overwrite: bool) -> Path:
         raise ConfigError("exists and is not a folder", out)
     existing = [name for name in OUTPUT_FILES if (out / name).exists()]
     if existing and not overwrite:
-        raise ConfigError(f"already holds evaluation results ({', '.join(existing)}); pass --overwrite to "
-                          "replace them or choose another --out", out)
+        raise ConfigError(f"already holds evaluation results ({', '.join(existing)}); pass overwrite=True to "
+                          "replace them or choose another folder", out)
     return out
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from facerestore.errors import FaceRestoreError
 
-EXISTS_MESSAGE = "file exists; pass overwrite=True (CLI: --overwrite) to replace it"
+EXISTS_MESSAGE = "file exists; pass overwrite=True to replace it"
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool = True,

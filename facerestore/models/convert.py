@@ -100,7 +100,7 @@ def convert_checkpoint(name: str, source: str | os.PathLike, destination: str | 
                        overwrite: bool = False, **options) -> Conversion:
     """Load ``source`` (official checkpoint), convert with ``name``, verify, write ``destination`` (safetensors)."""
     if Path(destination).exists() and not overwrite:
-        raise WeightsError("exists; pass --overwrite to replace it", destination)
+        raise WeightsError("exists; pass overwrite=True to replace it", destination)
     conversion = convert_state_dict(name, load_torch_state_dict(source), path=source, **options)
     save_safetensors(conversion, destination, overwrite=overwrite, source=name)
     return conversion

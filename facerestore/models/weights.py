@@ -54,7 +54,7 @@ def save_weights_file(tensors: dict[str, torch.Tensor], path: str | os.PathLike,
     """Write ``tensors`` to ``path`` (safetensors) atomically: temporary file in the same folder, then rename."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise WeightsError("exists; pass --overwrite to replace it", path)
+        raise WeightsError("exists; pass overwrite=True to replace it", path)
     contiguous = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     return write_bytes_atomic(path, save(contiguous, metadata=metadata), error=WeightsError)
 

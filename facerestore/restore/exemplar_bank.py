@@ -17,6 +17,7 @@ import torch
 
 from facerestore.errors import ConfigError, ImageReadError, ImageWriteError
 from facerestore.io import READ_EXTENSIONS, from_float, read_image, split_alpha, to_float
+from facerestore.io.atomic import EXISTS_MESSAGE
 from facerestore.synth import Expression, Pose, identity_of, render_face
 
 
@@ -56,7 +57,7 @@ class ExemplarBank:
         if path.suffix != ".npz":
             raise ImageWriteError("an exemplar bank file must end in .npz", path)
         if path.exists() and not overwrite:
-            raise ImageWriteError("file exists; pass --overwrite to replace it", path)
+            raise ImageWriteError(EXISTS_MESSAGE, path)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(suffix=".npz", dir=path.parent)
         try:

@@ -15,6 +15,7 @@ import numpy as np
 
 from facerestore.errors import ImageWriteError
 from facerestore.io import WRITE_FORMATS, ensure_not_input, write_image
+from facerestore.io.atomic import EXISTS_MESSAGE
 from facerestore.restore.restorer import RestoreResult
 
 FOLDERS = ("cropped_faces", "restored_faces", "cmp", "restored_imgs", "warped_guides")
@@ -70,7 +71,7 @@ def write_result(result: RestoreResult, outdir: str | os.PathLike, stem: str, *,
     inputs = list(inputs)
     for path, _ in planned:
         if not overwrite and os.path.lexists(path):
-            raise ImageWriteError("file exists; pass --overwrite to replace it", path)
+            raise ImageWriteError(EXISTS_MESSAGE, path)
         ensure_not_input(path, inputs)
     for path, image in planned[1:] + planned[:1]:  # the photo last: its presence means the photo is done
         path.parent.mkdir(parents=True, exist_ok=True)

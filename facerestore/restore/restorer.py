@@ -28,6 +28,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import cv2
@@ -47,7 +48,7 @@ from facerestore.face.align import (
 from facerestore.face.detect import DetectedFace, FaceDetector, default_detector, detect_faces, require_face
 from facerestore.face.paste import paste_back
 from facerestore.face.priors import component_masks
-from facerestore.io import ImageInfo, from_float, read_image, split_alpha, to_float
+from facerestore.io import ImageInfo, ensure_not_input, from_float, read_image, split_alpha, to_float, write_image
 from facerestore.methods import Method, build_method, check_method_options
 from facerestore.models.inference import PRECISIONS, prepare_for_inference
 from facerestore.restore.weights_cache import DEFAULT_METHOD, WEIGHTLESS_METHODS, resolve_weights
@@ -102,8 +103,17 @@ class RestoreResult:
     warnings: list[str] = field(default_factory=list)
 
     def pixels(self) -> np.ndarray:
-        """``image`` as uint8 or uint16 (the input's bit depth)."""
+        """``image`` as uint8 or uint16 (the input's bit depth), RGB(A) or gray(+alpha) as the input."""
         return from_float(self.image, self.bit_depth)
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the restored photo atomically with the input's bit depth and alpha (PNG/TIFF keep both; a
+        format that cannot hold them is an :class:`ImageWriteError` naming the file); never replaces an
+        existing file unless ``overwrite``, nor the input photo."""
+        path = Path(path)
+        if self.source is not None:
+            ensure_not_input(path, [self.source])
+        return write_image(path, self.pixels(), overwrite=overwrite, bit_depth=self.bit_depth)
 
 
 @dataclass(frozen=True)
@@ -190,7 +200,7 @@ class FaceRestorer:
         if unknown:
             raise ConfigError(f"method {method} needs {sorted(unknown)}, which photo restoration cannot provide")
         if face_size is not None and (built.hr_size is not None or face_size < 1):
-            raise ConfigError(f"face size applies to methods without a fixed output size (positive), not "
+            raise ConfigError(f"face_size=N applies to methods without a fixed output size (N positive), not "
                               f"{method} (hr_size {built.hr_size}) with {face_size}")
         self.method: Method = prepare_for_inference(built, channels_last=True, precision=precision).to(self.device)
         self.name = method
@@ -276,7 +286,8 @@ class FaceRestorer:
     def restore(self, image: np.ndarray | str | os.PathLike,
                 guide: np.ndarray | str | os.PathLike | torch.Tensor | None = None,
                 save_warped_guide: bool = False) -> RestoreResult:
-        """Restore every face of ``image`` (a path, or HxW / HxWxC uint8, uint16 or float [0, 1] pixels).
+        """Restore every face of ``image`` (a path, or HxW / HxWxC uint8, uint16 or float [0, 1] pixels in RGB(A)
+        order as :func:`facerestore.io.read_image` gives them, not OpenCV's BGR).
 
         ``guide``: GFRNet's reference photo (path, pixels or :meth:`prepare_guide`'s tensor).
         ``save_warped_guide``: also return GFRNet's warped guide per face (one more forward pass).

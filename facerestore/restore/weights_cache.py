@@ -71,5 +71,5 @@ def resolve_weights(method: str | None, weights: str | os.PathLike | None = None
         warnings.warn(f"method {method} has no weights file ({cached} is missing): running with random, "
                       "untrained weights", UntrainedWarning, stacklevel=2)
         return None
-    raise WeightsError(f"no weights for method {method}: pass --weights FILE or put the file here "
+    raise WeightsError(f"no weights for method {method}: pass weights=FILE or put the file here "
                        f"(set {HOME_ENV} to use another folder); nothing is downloaded", cached)
