@@ -1,4 +1,9 @@
-"""Weight files: safetensors (ours) or tensors-only PyTorch checkpoints, read without unpickling code."""
+"""Weight files: safetensors (ours) or tensors-only PyTorch checkpoints, read without unpickling code.
+
+A float tensor may be stored as int8 rows with a float32 scale per row under ``<name>`` + :data:`INT8_SCALE`
+(symmetric, ``value = int8 · scale``; :func:`quantize_rows`): a shipped file's large matrices in a quarter of
+their fp32 size. :func:`load_weights_file` gives them back as float32.
+"""
 from __future__ import annotations
 
 import os
@@ -11,6 +16,7 @@ from safetensors.torch import load_file, save
 from facerestore.errors import WeightsError
 from facerestore.io.atomic import write_bytes_atomic
 
+INT8_SCALE = ".int8_row_scale"  # suffix of the per-row scale of an int8-stored tensor
 # Keys under which training scripts commonly nest the state dict, most specific first.
 NESTING_KEYS = ("params_ema", "params", "state_dict", "model", "net", "network", "generator")
 
@@ -23,9 +29,30 @@ def load_weights_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if path.suffix != ".safetensors":
         return load_torch_state_dict(path)
     try:
-        return load_file(path)
+        return dequantize_rows(load_file(path))
     except (SafetensorError, OSError, ValueError) as error:
         raise WeightsError(f"cannot be read as safetensors ({error})", path) from None
+
+
+def quantize_rows(tensor: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``tensor`` (rows along dim 0) as int8 and the float32 scale of each row (its largest |value| / 127)."""
+    rows = tensor.detach().float().reshape(tensor.shape[0], -1)
+    scale = rows.abs().amax(dim=1).clamp_min(1e-12) / 127.0
+    quantized = (rows / scale[:, None]).round().clamp(-127, 127).to(torch.int8)
+    return quantized.reshape(tensor.shape), scale
+
+
+def dequantize_rows(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``tensors`` with every int8-stored tensor (one with a ``<name>`` + :data:`INT8_SCALE` entry) as float32."""
+    out = {}
+    for name, tensor in tensors.items():
+        if name.endswith(INT8_SCALE):
+            continue
+        scale = tensors.get(name + INT8_SCALE)
+        if scale is not None:
+            tensor = tensor.float() * scale.float().reshape(-1, *([1] * (tensor.dim() - 1)))
+        out[name] = tensor
+    return out
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, str]:
