@@ -39,6 +39,7 @@ COMMANDS = (
     "eval",
     "metrics",
     "convert",
+    "export",
     "exemplars",
 )
 

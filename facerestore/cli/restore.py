@@ -51,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="weights file; its metadata sets the method and options (default: "
                              "$FACERESTORE_HOME/<method>.safetensors, FACERESTORE_HOME defaulting to "
                              "~/.cache/facerestore, else the bundled weights)")
+    parser.add_argument("--onnx", type=Path, metavar="MODEL.onnx",
+                        help="run the graph of 'facerestore export' with onnxruntime instead of PyTorch (CPU, fp32)")
     parser.add_argument("--allow-untrained", action="store_true",
                         help="run a method without weights file on its random weights (testing, timing)")
     parser.add_argument("--scale", type=float, help="background upscale factor (default: the method's, else 2)")
@@ -133,6 +135,13 @@ def resolved_method(name: str | None, weights: Path | None) -> str:
 
 def check_cli_options(args: argparse.Namespace, method: str) -> None:
     """Refuse, in the CLI's words and before anything is built, the options ``method`` does not take."""
+    if args.onnx is not None:
+        given = [flag for flag, value in (("--weights", args.weights), ("--exemplars", args.exemplars),
+                                          ("--option", args.option), ("--config", args.config)) if value]
+        if given or args.save_warped_guide:
+            raise ConfigError(f"--onnx: the graph holds the method, its weights and options; drop "
+                              f"{', '.join(given + (['--save-warped-guide'] if args.save_warped_guide else []))}")
+        return
     if args.exemplars is not None and "bank" not in option_parameters(method_class(method)):
         raise ConfigError(f"--exemplars applies to song (Song et al.'s detail enhancement), not {method}")
     if args.face_size is not None and args.aligned:
@@ -172,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
                                 max_squeeze=args.max_squeeze,
                                 background=args.background, precision=args.precision,
                                 allow_untrained=args.allow_untrained,
-                                options={**options, **({} if args.exemplars is None else {"bank": args.exemplars})})
+                                options={**options, **({} if args.exemplars is None else {"bank": args.exemplars})},
+                                **({} if args.onnx is None else {"backend": "onnx", "onnx_path": args.onnx}))
     notes = [str(w.message) for w in caught]
     for note in notes:
         print(f"facerestore restore: warning: {note}", file=sys.stderr)

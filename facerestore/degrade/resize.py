@@ -123,9 +123,10 @@ def imresize(
 def imresize_torch(
     x: torch.Tensor, scale: float | tuple[float, float] | None = None, size: tuple[int, int] | None = None
 ) -> torch.Tensor:
-    """Batched ``imresize`` acting on the last two axes of ``x`` (e.g. ``NxCxHxW``), same weights."""
-    (out_h, out_w), (scale_h, scale_w) = output_size(tuple(x.shape[-2:]), scale, size)
-    in_h, in_w = x.shape[-2:]
+    """Batched ``imresize`` acting on the last two axes of ``x`` (e.g. ``NxCxHxW``), same weights. The sizes are
+    read as Python ints (under ONNX tracing too: the weight matrices of that input size become constants)."""
+    in_h, in_w = (int(n) for n in x.shape[-2:])
+    (out_h, out_w), (scale_h, scale_w) = output_size((in_h, in_w), scale, size)
     out = x
     if (out_h, scale_h) != (in_h, 1.0):
         rows = _torch_weight_matrix(in_h, out_h, scale_h).to(device=x.device, dtype=x.dtype)

@@ -59,6 +59,7 @@ MAX_SQUEEZE = 1.0  # faces above this times the largest restorable face keep bic
 DEFAULT_SCALE = 2.0  # background factor for methods without a fixed scale
 BACKGROUNDS = {"bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
 DEVICES = ("cpu", "cuda", "mps")
+BACKENDS = ("torch", "onnx")
 SAMPLE_KEYS = frozenset({"lr", "lr_up", "masks", "guide"})  # what a photo gives (priors from landmarks)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, back to gray
 
@@ -145,6 +146,21 @@ def _resize_matrix(factor: float) -> np.ndarray:
     return np.array([[factor, 0.0, shift], [0.0, factor, shift]])
 
 
+def _onnx_method(path: str | os.PathLike, method: str | None, weights, options: Mapping, device: str,
+                 precision: str) -> Method:
+    """The onnxruntime method of an exported graph; what only the PyTorch backend takes is refused by name."""
+    from facerestore.export.onnx import OnnxMethod
+
+    if weights is not None or options:
+        raise ConfigError("an ONNX graph holds its weights and options: give no weights=/options with onnx_path")
+    if device != "cpu" or precision != "fp32":
+        raise ConfigError("the ONNX backend runs on the CPU in fp32 (onnxruntime's CPU provider)")
+    built = OnnxMethod(path)
+    if method is not None and method != built.name:
+        raise ConfigError(f"method {method} given, but the ONNX graph is {built.name}", path)
+    return built
+
+
 def _check_device(device: str) -> torch.device:
     kind = device.split(":")[0]
     if kind not in DEVICES:
@@ -169,6 +185,8 @@ class FaceRestorer:
     (``math.inf``: every face is restored).
     ``precision="bf16"``: conv/linear weights stored in bfloat16, run under bf16 autocast. ``options`` (a
     mapping, e.g. the CLI's ``--option`` values) and ``method_options`` go to the method's constructor.
+    ``backend="onnx"`` with ``onnx_path``: the graph of ``facerestore export`` run by onnxruntime (CPU, fp32); its
+    fixed LR size is every face's (:mod:`facerestore.export.onnx`).
     """
 
     def __init__(self, method: str | None = None, weights: str | os.PathLike | None = None, *, device: str = "cpu",
@@ -176,8 +194,13 @@ class FaceRestorer:
                  only_center_face: bool = False, batch_size: int | None = None, max_squeeze: float = MAX_SQUEEZE,
                  background: Literal["bicubic", "lanczos"] = "bicubic", precision: Literal["fp32", "bf16"] = "fp32",
                  detector: FaceDetector | None = None, allow_untrained: bool = False,
-                 options: Mapping | None = None, **method_options):
+                 options: Mapping | None = None, backend: Literal["torch", "onnx"] = "torch",
+                 onnx_path: str | os.PathLike | None = None, **method_options):
         self.device = _check_device(device)
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if (backend == "onnx") != (onnx_path is not None):
+            raise ConfigError("backend='onnx' runs the graph of onnx_path=FILE.onnx, and onnx_path needs backend='onnx'")
         if background not in BACKGROUNDS:
             raise ConfigError(f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
         if precision not in PRECISIONS:
@@ -188,13 +211,17 @@ class FaceRestorer:
             raise ConfigError(f"batch size must be at least 1, got {batch_size}")
         if not max_squeeze > 0:
             raise ConfigError(f"--max-squeeze must be positive, got {max_squeeze}")
-        if method is not None or weights is None:
-            check_method_options(method or DEFAULT_METHOD, {**(options or {}), **method_options})
-        self.weights = resolve_weights(method, weights, allow_untrained=allow_untrained)
-        if self.weights is None:
-            method = method or DEFAULT_METHOD
-        self.untrained = self.weights is None and method not in WEIGHTLESS_METHODS
-        built = build_method(method, self.weights, **{**(options or {}), **method_options})
+        if backend == "onnx":
+            built = _onnx_method(onnx_path, method, weights, {**(options or {}), **method_options}, device, precision)
+            self.weights, self.untrained = built.path, False
+        else:
+            if method is not None or weights is None:
+                check_method_options(method or DEFAULT_METHOD, {**(options or {}), **method_options})
+            self.weights = resolve_weights(method, weights, allow_untrained=allow_untrained)
+            if self.weights is None:
+                method = method or DEFAULT_METHOD
+            self.untrained = self.weights is None and method not in WEIGHTLESS_METHODS
+            built = build_method(method, self.weights, **{**(options or {}), **method_options})
         method = built.name
         unknown = built.requires - SAMPLE_KEYS
         if unknown:
@@ -202,7 +229,8 @@ class FaceRestorer:
         if face_size is not None and (built.hr_size is not None or face_size < 1):
             raise ConfigError(f"face_size=N applies to methods without a fixed output size (N positive), not "
                               f"{method} (hr_size {built.hr_size}) with {face_size}")
-        self.method: Method = prepare_for_inference(built, channels_last=True, precision=precision).to(self.device)
+        self.method: Method = (built if backend == "onnx" else
+                               prepare_for_inference(built, channels_last=True, precision=precision).to(self.device))
         self.name = method
         self.scale = scale
         self.face_size = face_size
