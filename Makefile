@@ -15,8 +15,9 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e ".[test,onnx]"
+	$(BIN)/python -m pip install --quiet -e ".[test,onnx,serve]"
 	$(BIN)/python scripts/fetch_real_val.py --optional
+	scripts/install_browser.sh
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -40,6 +40,7 @@ COMMANDS = (
     "metrics",
     "convert",
     "export",
+    "serve",
     "exemplars",
 )
 

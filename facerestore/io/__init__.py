@@ -3,7 +3,7 @@ conversions, and atomic writing that never overwrites an input or an existing fi
 from facerestore.io.info import ImageInfo
 from facerestore.io.pixels import from_float, split_alpha, to_float
 from facerestore.io.read import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, READ_FORMATS, read_image
-from facerestore.io.write import WRITE_FORMATS, ensure_not_input, write_image
+from facerestore.io.write import WRITE_FORMATS, encode_image, ensure_not_input, write_image
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -11,6 +11,7 @@ __all__ = [
     "READ_FORMATS",
     "WRITE_FORMATS",
     "ImageInfo",
+    "encode_image",
     "ensure_not_input",
     "from_float",
     "read_image",

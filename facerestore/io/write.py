@@ -50,9 +50,21 @@ def write_image(path: str | os.PathLike, image: np.ndarray, *, jpeg_quality: int
         raise ImageWriteError(f"output folder {path.parent} does not exist", path)
     if not overwrite and os.path.lexists(path):
         raise ImageWriteError(EXISTS_MESSAGE, path)
-    data = _encode(_prepare(image, file_format, bit_depth, path), file_format, jpeg_quality, path)
+    data = encode_image(image, path.suffix, jpeg_quality=jpeg_quality, bit_depth=bit_depth, name=path)
     write_bytes_atomic(path, data, overwrite=overwrite, error=ImageWriteError)
     return path
+
+
+def encode_image(image: np.ndarray, extension: str, *, jpeg_quality: int = 95, bit_depth: int | None = None,
+                 name: str | os.PathLike = "<image>") -> bytes:
+    """The bytes :func:`write_image` would write for ``extension`` (``.png``, ``.jpg``...), in memory (an HTTP
+    response); ``name`` appears in errors."""
+    file_format = WRITE_FORMATS.get(extension.lower())
+    if file_format is None:
+        raise ImageWriteError(f"unsupported extension {extension!r} (use one of {', '.join(WRITE_FORMATS)})", name)
+    if not 1 <= jpeg_quality <= 100:
+        raise ConfigError(f"jpeg_quality must be in 1..100, got {jpeg_quality}")
+    return _encode(_prepare(image, file_format, bit_depth, Path(name)), file_format, jpeg_quality, Path(name))
 
 
 def ensure_not_input(out_path: str | os.PathLike, input_paths: Iterable[str | os.PathLike]) -> None:
