@@ -5,7 +5,9 @@
 3. Detail transfer: Ī^R = GF(Ī guided by R), R^R = GF(R guided by R),
    output = Ī^R + (R − R^R)                                             → facerestore.restore.guided_filter
 
-All steps are torch tensor code without loops over pixels, so it runs on the base image's device.
+On the CPU in float32 the search and the regression's patch gather are numba kernels
+(:mod:`facerestore.restore.exemplar_search`); on other devices and dtypes every step is torch tensor code without
+loops over pixels, so it runs on the base image's device.
 """
 from __future__ import annotations
 

@@ -56,20 +56,6 @@ def _take(out: np.ndarray, part: np.ndarray, size: int, width: int, done: int) -
     """Add the partial sums of ``width`` into ``out`` when ``size`` has that bit; the width now covered."""
     if size & width:
         if done == 0:
-            for j in range(out.shape[0]):
-                out[j] = part[j]
-        else:
-            for j in range(out.shape[0]):
-                out[j] += part[j + done]
-        return done + width
-    return done
-
-
-@numba.njit(cache=True, inline="always")
-def _take(out: np.ndarray, part: np.ndarray, size: int, width: int, done: int) -> int:
-    """Add the partial sums of ``width`` into ``out`` when ``size`` has that bit; the width now covered."""
-    if size & width:
-        if done == 0:
             out[:] = part[:out.shape[0]]
         else:
             shifted = part[done:done + out.shape[0]]

@@ -1,5 +1,5 @@
-"""FaceRestorer: restore every face of a real photo with any registered method (the facexlib
-``FaceRestoreHelper`` flow of DESIGN.md, without its losses of alpha, 16-bit and batching).
+"""FaceRestorer: restore every face of a real photo with any registered method (the flow of facexlib's
+``FaceRestoreHelper``: detect, align, restore, paste back — without its losses of alpha, 16-bit and batching).
 
 Per photo: read (alpha and bit depth kept) → detect faces + 68 landmarks (one detector object reused) →
 align each face at its own LR size → build the sample keys the method ``requires`` → restore the faces,

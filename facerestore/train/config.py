@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from facerestore.errors import ConfigError
+from facerestore.io.atomic import write_text_atomic
 
 REQUIRED = object()
 ANY = object()  # free-form mapping, checked by whatever consumes it
@@ -213,5 +214,5 @@ def load_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> dict:
 
 
 def save_config(config: dict, path: str | os.PathLike) -> None:
-    """Write the resolved config (what actually ran) as YAML."""
-    Path(path).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    """Write the resolved config (what actually ran) as YAML, atomically."""
+    write_text_atomic(path, yaml.safe_dump(config, sort_keys=False), error=ConfigError)
