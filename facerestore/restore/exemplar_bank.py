@@ -7,8 +7,8 @@ Saved as an uncompressed ``.npz`` (arrays ``images``, ``identities``, ``sources`
 """
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import torch
 
 from facerestore.errors import ConfigError, ImageReadError, ImageWriteError
 from facerestore.io import READ_EXTENSIONS, from_float, read_image, split_alpha, to_float
-from facerestore.io.atomic import EXISTS_MESSAGE
+from facerestore.io.atomic import EXISTS_MESSAGE, write_bytes_atomic
 from facerestore.synth import Expression, Pose, identity_of, render_face
 
 
@@ -59,15 +59,9 @@ class ExemplarBank:
         if path.exists() and not overwrite:
             raise ImageWriteError(EXISTS_MESSAGE, path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(suffix=".npz", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, images=self.images, identities=self.identities,
-                         sources=self.sources.astype(str))
-            os.replace(temporary, path)
-        except OSError as error:
-            Path(temporary).unlink(missing_ok=True)
-            raise ImageWriteError(f"cannot write the bank: {error}", path) from error
+        buffer = io.BytesIO()
+        np.savez(buffer, images=self.images, identities=self.identities, sources=self.sources.astype(str))
+        write_bytes_atomic(path, buffer.getvalue(), overwrite=overwrite, error=ImageWriteError)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ExemplarBank:

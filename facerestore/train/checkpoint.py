@@ -8,16 +8,17 @@ rename) and the state file last, so a state file always points at complete weigh
 """
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from facerestore.errors import WeightsError
+from facerestore.io.atomic import write_bytes_atomic
 from facerestore.models.weights import load_weights_file, save_weights_file
 
 _STATE = re.compile(r"^s(\d+)_(\d+)_state\.pt$")
@@ -52,14 +53,9 @@ def set_rng_states(states: dict) -> None:
 
 
 def _atomic_torch_save(obj: dict, path: Path) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        torch.save(obj, temp)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes_atomic(path, buffer.getvalue(), error=WeightsError)
 
 
 def save_checkpoint(folder: str | os.PathLike, stage: int, iteration: int, params: dict[str, torch.Tensor],
