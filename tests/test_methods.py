@@ -75,3 +75,23 @@ def test_weights_round_trip_and_mismatch(tmp_path):
         build_method("srresnet", weights=tmp_path / "missing.safetensors")
     with pytest.raises(WeightsError, match="exists"):
         save_weights_file(method.state_dict(), path)
+
+
+def test_bicubic_kernels_matlab_by_default_and_pytorch_as_the_other_row():
+    import torch.nn.functional as F
+
+    from facerestore.degrade import imresize_torch
+    from facerestore.errors import ConfigError
+    from facerestore.methods import build_method
+
+    lr = torch.rand(1, 3, 16, 16)
+    matlab = build_method("bicubic", scale=4)({"lr": lr})
+    assert torch.allclose(matlab, imresize_torch(lr, scale=4).clamp(0, 1))
+    other = build_method("bicubic", scale=4, kernel="pytorch")({"lr": lr})
+    assert torch.allclose(other, F.interpolate(lr, scale_factor=4, mode="bicubic", align_corners=False).clamp(0, 1))
+    assert other.shape == matlab.shape and not torch.allclose(other, matlab, atol=1e-3)  # a = -0.75 vs -0.5
+    with_hr = build_method("bicubic", kernel="pytorch")({"lr": lr, "hr": torch.zeros(1, 3, 128, 128)})
+    assert with_hr.shape[-2:] == (128, 128)
+    import pytest
+    with pytest.raises(ConfigError, match="bicubic kernel must be one of matlab, pytorch"):
+        build_method("bicubic", kernel="lanczos")

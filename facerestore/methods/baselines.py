@@ -4,27 +4,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
+import torch.nn.functional as F
 
 from facerestore.degrade import imresize_torch
+from facerestore.errors import ConfigError
 from facerestore.methods.base import Method, bicubic_residual, from_signed, register_method, to_signed, zero_conv_
 from facerestore.models import build_model
 
 
 @register_method
 class BicubicMethod(Method):
-    """MATLAB-compatible bicubic upsampling to the HR size (or by ``scale``)."""
+    """Bicubic upsampling to the HR size (or by ``scale``). ``kernel="matlab"`` (default): MATLAB's ``imresize``
+    (a = −0.5), the kernel every network here reads its input through, so no method gains from a kernel
+    difference; ``kernel="pytorch"``: ``F.interpolate(mode="bicubic")`` (a = −0.75, sharper), the other kernel's
+    row of a table (``eval --method bicubic --option kernel=pytorch``)."""
 
     name = "bicubic"
     requires = frozenset({"lr"})
+    KERNELS = ("matlab", "pytorch")
 
-    def __init__(self, scale: float = 4, hr_size: int | None = None):
+    def __init__(self, scale: float = 4, hr_size: int | None = None, kernel: str = "matlab"):
         super().__init__(hr_size=hr_size, scale=scale)
+        if kernel not in self.KERNELS:
+            raise ConfigError(f"bicubic kernel must be one of {', '.join(self.KERNELS)}, got {kernel!r}")
+        self.kernel = kernel
 
     def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
         lr = sample["lr"]
-        if "hr" in sample:
-            return imresize_torch(lr, size=tuple(sample["hr"].shape[-2:]))
-        return imresize_torch(lr, scale=self.scale)
+        size = tuple(sample["hr"].shape[-2:]) if "hr" in sample else None
+        if self.kernel == "pytorch":
+            target = size or tuple(max(1, round(n * self.scale)) for n in lr.shape[-2:])
+            return F.interpolate(lr, size=target, mode="bicubic", align_corners=False)
+        return imresize_torch(lr, size=size) if size else imresize_torch(lr, scale=self.scale)
 
 
 class _OnUpsampled(Method):
