@@ -175,3 +175,21 @@ def test_a_new_run_never_writes_over_another_run(tmp_path, capsys):
     assert (out / "train.log").read_text().count("stage first") == 1
     assert (out / "final.safetensors").read_bytes() != before["final.safetensors"]
     assert not list(out.glob(".overwritten-*"))
+
+
+def test_init_weights_starts_a_run_from_a_weights_file(tmp_path):
+    first = tmp_path / "first"
+    Trainer(validate(apply_overrides(tiny_recipe(), ["stages.1.iterations=0"])), first).run()
+    start = _final(first)
+    tuned = validate(apply_overrides(tiny_recipe(), ["stages.0.iterations=0", "stages.1.iterations=0",
+                                                     f"init_weights={first / 'final.safetensors'}"]))
+    Trainer(tuned, tmp_path / "tuned").run()
+    assert all(torch.equal(start[k], _final(tmp_path / "tuned")[k]) for k in start)
+    assert "init_weights" in (tmp_path / "tuned" / "train.log").read_text()
+    fresh = Trainer(validate(apply_overrides(tiny_recipe(), ["stages.0.iterations=0", "stages.1.iterations=0"])),
+                    tmp_path / "fresh")
+    fresh.run()
+    assert not torch.equal(_final(tmp_path / "fresh")["net.weight"], start["net.weight"])
+    bad = validate(apply_overrides(tiny_recipe(), [f"init_weights={tmp_path / 'none.safetensors'}"]))
+    with pytest.raises(Exception, match="none.safetensors"):
+        Trainer(bad, tmp_path / "bad").run()

@@ -71,6 +71,7 @@ DEFAULTS: dict[str, Any] = {
     "data": {"batch_size": 8, "num_workers": 0, "train": ANY, "val": ANY},
     "train": TRAIN_DEFAULTS,
     "vgg19_weights": None,
+    "init_weights": None,   # a weights file of the same method to start from (fine-tuning); not used on --resume
     "stages": REQUIRED,
 }
 

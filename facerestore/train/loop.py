@@ -33,7 +33,7 @@ from facerestore.methods import Method, build_method
 from facerestore.methods.metadata import info_for_recipe
 from facerestore.methods.baselines import BicubicMethod
 from facerestore.metrics import psnr_y_torch, ssim_y_torch
-from facerestore.models.weights import save_weights_file
+from facerestore.models.weights import check_shapes, load_weights_file, save_weights_file
 from facerestore.train.adversarial import AdversarialObjective, Discriminators
 from facerestore.train.checkpoint import latest_checkpoint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from facerestore.train.config import save_config
@@ -182,6 +182,8 @@ class Trainer:
         if self.dist.is_main:
             save_config(cfg, self.out / "config.yaml")
         state = self._resume_state()
+        if state is None and cfg["init_weights"]:
+            self._init_weights(cfg["init_weights"])
         previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -205,6 +207,20 @@ class Trainer:
     # ---------------------------------------------------------------- helpers
     def _on_signal(self, signum, frame) -> None:
         self.stop_requested = True
+
+    def _init_weights(self, path: str) -> None:
+        """Start from ``path`` (recipe key ``init_weights``): the tensors it holds, shapes checked; the parts it
+        lacks (a shipped file has no training-only parts) keep their initialisation and are logged."""
+        tensors = load_weights_file(path)
+        check_shapes(self.method.state_dict(), tensors, path, f"method {self.method.name}")
+        result = self.method.load_state_dict(tensors, strict=False)
+        if result.unexpected_keys:
+            raise ConfigError(f"init_weights holds tensors method {self.method.name} does not have: "
+                              f"{result.unexpected_keys[:3]}", path)
+        self.logger.info("init_weights %s: %d tensors loaded, %d kept at their initialisation%s", path,
+                         len(tensors), len(result.missing_keys),
+                         f" ({', '.join(sorted({k.split('.')[1] for k in result.missing_keys if '.' in k})[:4])})"
+                         if result.missing_keys else "")
 
     def _resume_state(self) -> dict | None:
         if self.resume is None:
