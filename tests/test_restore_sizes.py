@@ -71,7 +71,7 @@ def test_two_faces_of_different_sizes_get_their_own_lr_crops(two_sizes):
 
 
 def test_ufvnet_takes_faces_of_8_to_128_px_at_their_own_size():
-    ufvnet = untrained("ufvnet", width=0.25, residual=True, space_to_depth=True)
+    ufvnet = FaceRestorer("ufvnet")  # the bundled default
     assert [ufvnet.lr_size(n) for n in (3, 40.4, 100, 127.6, 500)] == [8, 40, 100, 128, 128]
     assert ufvnet.hr_size(40) == 128 and ufvnet.largest_face() == 128
 
@@ -87,10 +87,21 @@ def test_a_face_larger_than_the_network_output_keeps_bicubic_and_is_reported(ast
     restored = untrained(TinySR.name, scale=2, max_squeeze=math.inf).restore(astronaut)
     assert restored.faces[0].kept is None and restored.faces[0].crop.shape[0] == 16
     assert np.abs(restored.image - result.image).max() > 0.1
-    lenient = untrained(TinySR.name, scale=2, max_squeeze=1.3).restore(astronaut)  # 164 <= 1.3 x 128
+    lenient = untrained(TinySR.name, scale=2, max_squeeze=2.6).restore(astronaut)  # 164 x 2 <= 2.6 x 128
     assert lenient.faces[0].kept is None
     with pytest.raises(ConfigError, match="max-squeeze"):
         FaceRestorer("bicubic", max_squeeze=0)
+
+
+def test_a_face_that_the_output_would_enlarge_keeps_bicubic(astronaut):
+    """UFVNet's output is 128 px: the astronaut's face downscaled x4 (41 px) is 164 px in a x4 output, so the
+    restored face would be enlarged 1.28x and come out softer; a 32 px face at x4, or the 41 px one at x3, fits."""
+    ufvnet = FaceRestorer("ufvnet", scale=4)
+    small = cv2.resize(astronaut, (128, 128), interpolation=cv2.INTER_AREA)
+    face = ufvnet.restore(small).faces[0]
+    assert face.kept == "bicubic" and "px in the output, more than 1 x the 128 px ufvnet" in face.reason
+    assert ufvnet.keep_reason(41, 4) is not None and ufvnet.keep_reason(32, 4) is None
+    assert ufvnet.keep_reason(41, 3) is None and ufvnet.keep_reason(129, 1) is not None
 
 
 def test_cli_reports_kept_faces_and_warns_once_per_photo(tmp_path, astronaut, capsys):
@@ -113,7 +124,7 @@ def test_cli_reports_kept_faces_and_warns_once_per_photo(tmp_path, astronaut, ca
 
 def test_aligned_crop_keeps_its_resolution(tmp_path, astronaut):
     crop = np.ascontiguousarray(astronaut[20:276, 100:356])
-    ufvnet = untrained("ufvnet", aligned=True, width=0.25, residual=True, space_to_depth=True)
+    ufvnet = FaceRestorer("ufvnet", aligned=True)  # the bundled default
     result = ufvnet.restore(crop)
     assert result.image.shape == (256, 256, 3) and result.scale == 1.0 and result.faces[0].kept == "bicubic"
     np.testing.assert_array_equal(result.image, crop.astype(np.float32) / 255)

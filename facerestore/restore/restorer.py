@@ -16,9 +16,10 @@ LR crop size (choices, documented in docs/restore.md):
 * ``hr_size`` None (bicubic, SRCNN, VDSR, SRResNet, FSGN): ``face_size / scale`` when ``face_size`` is given,
   else the native resolution clamped to 8…128, and the output is ``scale`` times larger.
 
-Every face gets its own LR size; faces of equal LR size share a model call. A face larger than
-``max_squeeze`` × :meth:`FaceRestorer.largest_face` (the network's output side) would be shrunk by the
-method: it is not restored and keeps the bicubic background (``kept == "bicubic"``), the rule measured by
+Every face gets its own LR size; faces of equal LR size share a model call. A face whose side in the output
+photo (native × background scale) is more than ``max_squeeze`` × the face the method gives for it (a
+fixed-size network's output, e.g. UFVNet's 128 px) would be enlarged after restoration (or shrunk before it):
+it is not restored and keeps the bicubic background (``kept == "bicubic"``), the rule measured by
 ``benchmarks/bench_photo_real.py`` (docs/restore.md).
 """
 from __future__ import annotations
@@ -181,7 +182,8 @@ class FaceRestorer:
     ``scale``: background factor (default: the method's scale, else 2). ``face_size``: HR crop size for
     methods without a fixed one. ``aligned``: inputs are already aligned face crops (our 68-point template),
     restored whole. ``batch_size``: most faces per model call (None: all faces of one LR size at once).
-    ``max_squeeze``: a face larger than this times :meth:`largest_face` keeps the bicubic background
+    ``max_squeeze``: a face whose output side is more than this times the method's face for it keeps the bicubic
+    background (:meth:`keep_reason`)
     (``math.inf``: every face is restored).
     ``precision="bf16"``: conv/linear weights stored in bfloat16, run under bf16 autocast. ``options`` (a
     mapping, e.g. the CLI's ``--option`` values) and ``method_options`` go to the method's constructor.
@@ -263,13 +265,21 @@ class FaceRestorer:
         (``hr_size``, else ``face_size``), else the largest LR crop of a free-size method."""
         return self.method.hr_size or self.face_size or FREE_SIZE_LR_RANGE[1]
 
-    def keep_reason(self, native: float) -> str | None:
-        """Why a face of ``native`` px keeps the bicubic background (``max_squeeze``), None to restore it."""
+    def keep_reason(self, native: float, scale: float) -> str | None:
+        """Why a face of ``native`` px keeps the bicubic background, None to restore it: it is more than
+        ``max_squeeze`` × :meth:`largest_face` (the method would shrink it), or its side in the output photo
+        (``native × scale``) is more than ``max_squeeze`` times the face the method gives for it (a fixed-size
+        network's output, else its LR crop × the method's scale), so the restored face would be enlarged after
+        restoration; either way it would come out softer than the background."""
         limit = self.largest_face()
-        if native <= self.max_squeeze * limit:
+        if native > self.max_squeeze * limit:
+            return (f"{native:.0f} px face > {self.max_squeeze:g} x {limit} px, the largest that {self.name} restores "
+                    "without shrinking it")
+        side, out = native * scale, self.hr_size(self.lr_size(native))
+        if side <= self.max_squeeze * out:
             return None
-        return (f"{native:.0f} px face > {self.max_squeeze:g} x {limit} px, the largest that {self.name} restores "
-                "without shrinking it")
+        return (f"the face is {side:.0f} px in the output, more than {self.max_squeeze:g} x the {out} px {self.name} "
+                "restores it at")
 
     # --- inputs ------------------------------------------------------------------------------------------
     @staticmethod
@@ -343,11 +353,11 @@ class FaceRestorer:
         timings["detect"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        aligned = self._align(rgb, detected)
+        scale = self._scale(rgb.shape[1])
+        aligned = self._align(rgb, detected, scale)
         timings["align"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        scale = self._scale(rgb.shape[1])
         restored, warped = self._restore_faces(aligned, guide, save_warped_guide, scale)
         timings["restore"] = time.perf_counter() - start
 
@@ -369,18 +379,18 @@ class FaceRestorer:
                              input_size=(rgb.shape[1], rgb.shape[0]), faces=faces, source=source, info=info,
                              timings=timings, warnings=warnings)
 
-    def _align(self, rgb: np.ndarray, detected: list[DetectedFace] | None) -> list[_Aligned]:
+    def _align(self, rgb: np.ndarray, detected: list[DetectedFace] | None, scale: float) -> list[_Aligned]:
         """Each face at its own LR size (a face kept at bicubic: at its native size)."""
         if detected is None:  # aligned input: the whole image is the face
             native = float(rgb.shape[1])
-            reason = self.keep_reason(native)
+            reason = self.keep_reason(native, scale)
             size = rgb.shape[1] if reason else self.lr_size(native)
             matrix = _resize_matrix(size / rgb.shape[1])
             return [_Aligned(np.clip(warp(rgb, matrix, size), 0, 1), matrix, template_68(size), native, reason)]
         faces = []
         for face in detected:
             native = native_size(face.landmarks)
-            reason = self.keep_reason(native)
+            reason = self.keep_reason(native, scale)
             crop, matrix = align_face(rgb, face.landmarks, max(1, round(native)) if reason else self.lr_size(native))
             faces.append(_Aligned(np.clip(crop, 0, 1), matrix, transform_points(face.landmarks, matrix), native,
                                   reason))

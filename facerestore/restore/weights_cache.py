@@ -17,10 +17,11 @@ from facerestore.errors import WeightsError
 from facerestore.io.home import HOME_ENV, home_dir
 
 WEIGHTLESS_METHODS = frozenset({"bicubic"})  # methods without learned parameters
-# The bundled default is the EDSR-baseline yardstick for now: the CPU-trained UFVNet default did not beat
-# bicubic on the real validation faces (docs/training.md, "The bundled default"), so it does not ship.
-DEFAULT_METHOD = "edsr"
-BUNDLED = {"edsr": "edsr_x4_quick.safetensors"}  # method → file in facerestore/weights/ (docs/training.md)
+# The bundled default: UFVNet (Peng et al.), trained here for any input size and a blind mix of degradations
+# (configs/ufvnet_default_clean.yaml, then ufvnet_default_tune.yaml; docs/training.md, "The bundled default").
+# The EDSR-baseline yardstick ships too (--method edsr, x4).
+DEFAULT_METHOD = "ufvnet"
+BUNDLED = {"ufvnet": "ufvnet_default.safetensors", "edsr": "edsr_x4_quick.safetensors"}  # method → file
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 
