@@ -20,6 +20,14 @@ class ImageReadError(FaceRestoreError):
     """A file or byte string could not be read as an image (missing, empty, truncated, too large...)."""
 
 
+class ImageTooLargeError(ImageReadError):
+    """An image above the pixel limit, refused from its header before decoding; ``width`` and ``height``."""
+
+    def __init__(self, message: str, path: str | os.PathLike | None, width: int, height: int):
+        super().__init__(message, path)
+        self.width, self.height = width, height
+
+
 class ImageWriteError(FaceRestoreError):
     """An image could not be written (existing output without overwrite, unknown extension, I/O error)."""
 

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from facerestore.errors import ImageReadError
+from facerestore.errors import ImageReadError, ImageTooLargeError
 from facerestore.io.info import ImageInfo
 
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -120,8 +120,8 @@ def _check_header(image: Image.Image, max_pixels: int, name: str) -> None:
                              f"{', '.join(sorted(READ_FORMATS - {'MPO'}))})", name)
     width, height = image.size
     if width * height > max_pixels:
-        raise ImageReadError(f"{width}x{height} = {width * height} pixels is larger than the pixel limit "
-                             f"of {max_pixels} (raise max_pixels to accept it)", name)
+        raise ImageTooLargeError(f"{width}x{height} = {width * height} pixels is larger than the pixel limit "
+                                 f"of {max_pixels} (raise max_pixels to accept it)", name, width, height)
 
 
 def _sixteen_bit_color_layout(image: Image.Image, data: bytes) -> str | None:

@@ -17,20 +17,18 @@ disk but the upload spool files of the multipart parser, which are closed (remov
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from facerestore.errors import FaceRestoreError
+from facerestore.errors import FaceRestoreError, ImageReadError, ImageTooLargeError
 from facerestore.io import encode_image, read_image
 
 PAGE = Path(__file__).with_name("page.html")
@@ -108,19 +106,6 @@ def _scale(value: str | None) -> float | None:
     return scale
 
 
-def _check_header(data: bytes, limits: Limits) -> str | None:
-    """The image's format from its header, refusing one above the pixel limit before it is decoded."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height, file_format = image.width, image.height, image.format
-    except Exception:  # Pillow's errors for non-images are of many types
-        raise BadRequest(400, "not an image (unreadable by Pillow)") from None
-    megapixels = width * height / 1e6
-    if megapixels > limits.max_megapixels:
-        raise BadRequest(413, f"image too large: {width}x{height} = {megapixels:.1f} MP > {limits.max_megapixels:g} MP")
-    return file_format
-
-
 def _report(result) -> dict:
     height, width = result.image.shape[:2]
     return {"size": list(result.input_size), "output_size": [width, height], "scale": result.scale,
@@ -164,11 +149,17 @@ def create_app(make_restorer: Callable[[], object], limits: Limits = Limits(),
             data = await upload.read(max_bytes + 1)
             if len(data) > max_bytes:
                 raise BadRequest(413, f"upload too large: over {limits.max_upload_mb:g} MB")
-            input_format = _check_header(data, limits)
+            try:  # refused from the header, before decoding, above the pixel limit
+                pixels, info = read_image(data, max_pixels=int(limits.max_megapixels * 1e6))
+            except ImageTooLargeError as error:
+                raise BadRequest(413, f"image too large: {error.width}x{error.height} = "
+                                      f"{error.width * error.height / 1e6:.1f} MP > {limits.max_megapixels:g} MP") from None
+            except ImageReadError as error:
+                raise BadRequest(400, f"not an image ({error.reason})") from None
             scale = _scale(form.get("scale"))
             center = _flag(form.get("only_center_face"), "only_center_face")
             strict = _flag(form.get("strict"), "strict")
-            chosen = form.get("format") or _INPUT_FORMATS.get(input_format, "png")
+            chosen = form.get("format") or _INPUT_FORMATS.get(info.format, "png")
             if chosen not in FORMATS:
                 raise BadRequest(400, f"format must be one of {', '.join(FORMATS)}, got {chosen!r}")
             method = form.get("method") or served
@@ -176,7 +167,6 @@ def create_app(make_restorer: Callable[[], object], limits: Limits = Limits(),
             if target is None:
                 raise BadRequest(400, f"method must be {served}" + (" or bicubic" if bicubic else "")
                                  + f", got {method!r}")
-            pixels, _ = read_image(data, max_pixels=int(limits.max_megapixels * 1e6))
 
             def work(restorer):
                 old = restorer.scale, restorer.only_center_face
