@@ -1,4 +1,4 @@
-"""Speed of Song et al.'s detail enhancement (facerestore.restore.detail_enhancement).
+"""Speed of Song et al.'s detail enhancement (facerestore.methods.song.detail_enhancement).
 
 Prints median wall and CPU (process) seconds of ``enhance_details`` for the issue's two targets
 (128×128 with 200 exemplars; 320×240 with 2,184) and for each search radius; the patch search alone by
@@ -22,8 +22,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_detail_enhancement import _reference_enhance  # noqa: E402
 
-from facerestore.restore import exemplar  # noqa: E402
-from facerestore.restore.detail_enhancement import DetailEnhancementConfig, enhance_details  # noqa: E402
+from facerestore.methods.song import exemplar  # noqa: E402
+from facerestore.methods.song.detail_enhancement import DetailEnhancementConfig, enhance_details  # noqa: E402
 
 
 def _inputs(height: int, width: int, count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

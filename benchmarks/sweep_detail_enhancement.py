@@ -27,8 +27,8 @@ from facerestore.data.sample import collate_samples
 from facerestore.evaluate import BENCHMARKS, evaluate
 from facerestore.methods import build_method
 from facerestore.metrics import psnr_y_torch, ssim_y_torch
-from facerestore.restore.detail_enhancement import DetailEnhancementConfig, enhance_details
-from facerestore.restore.exemplar_bank import ExemplarBank
+from facerestore.methods.song.detail_enhancement import DetailEnhancementConfig, enhance_details
+from facerestore.methods.song.exemplar_bank import ExemplarBank
 from facerestore.train import load_config
 
 DATA = {"song_sr": "synthetic-song-sr", "song_deblur": "synthetic-song-deblur"}

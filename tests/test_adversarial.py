@@ -14,10 +14,11 @@ from facerestore.losses import GANLoss, identity_grid, landmark_loss, lsgan, smo
 from facerestore.methods import build_method
 from facerestore.models.gfrnet import warp
 from facerestore.train import Trainer, TrainingInterrupted
-from facerestore.train.adversarial import Discriminators, YunParkObjective
+from facerestore.methods.adversarial import Discriminators
+from facerestore.methods.yun_park import YunParkObjective
 from facerestore.train.checkpoint import latest_checkpoint, load_checkpoint
 from facerestore.train.config import apply_overrides, validate
-from facerestore.train.loop import Plateau, build_scheduler, observe_plateau
+from facerestore.train.schedules import Plateau, build_scheduler, observe_plateau
 
 
 # ------------------------------------------------------------------ losses

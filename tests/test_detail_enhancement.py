@@ -11,11 +11,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 from facerestore.cli import main
 from facerestore.errors import ConfigError, ImageReadError, ImageWriteError
 from skimage.metrics import peak_signal_noise_ratio as psnr
-from facerestore.restore import exemplar
-from facerestore.restore.detail_enhancement import DetailEnhancementConfig, enhance_details
-from facerestore.restore.exemplar import STD_FLOOR, luma, match_patches, reflect_pad
-from facerestore.restore.exemplar_bank import ExemplarBank, bank_from_folder, synthetic_bank
-from facerestore.restore.guided_filter import Workspace, box_sum, guided_filter, window_sum
+from facerestore.methods.song import exemplar
+from facerestore.methods.song.detail_enhancement import DetailEnhancementConfig, enhance_details
+from facerestore.methods.song.exemplar import STD_FLOOR, luma, match_patches, reflect_pad
+from facerestore.methods.song.exemplar_bank import ExemplarBank, bank_from_folder, synthetic_bank
+from facerestore.methods.song.guided_filter import Workspace, box_sum, guided_filter, window_sum
 
 LUMA = np.array([0.299, 0.587, 0.114])
 

@@ -12,8 +12,9 @@ from facerestore.data.sample import collate_samples
 from facerestore.errors import ConfigError
 from facerestore.methods import build_method
 from facerestore.train import load_config
-from facerestore.train.adversarial import Discriminators, GFRNetFlowObjective, GFRNetObjective
-from facerestore.train.objectives import build_objective
+from facerestore.methods.adversarial import Discriminators
+from facerestore.methods.gfrnet import GFRNetFlowObjective, GFRNetObjective
+from facerestore.methods.objective import build_objective
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 KEYS = ("lr_up", "guide", "hr", "landmarks", "guide_landmarks")

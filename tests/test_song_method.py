@@ -12,8 +12,8 @@ from facerestore.errors import ConfigError
 from facerestore.io import write_image
 from facerestore.methods import build_method
 from facerestore.models.weights import save_weights_file
-from facerestore.restore.detail_enhancement import DetailEnhancementConfig, enhance_details
-from facerestore.restore.exemplar_bank import ExemplarBank, synthetic_bank
+from facerestore.methods.song.detail_enhancement import DetailEnhancementConfig, enhance_details
+from facerestore.methods.song.exemplar_bank import ExemplarBank, synthetic_bank
 
 SIZE = 24
 TINY = dict(patch=6, k=2, radius=1, channels=8)

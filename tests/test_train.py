@@ -18,7 +18,7 @@ from facerestore.train import NonFiniteLossError, Trainer, TrainingInterrupted, 
 from facerestore.train.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
 from facerestore.train.config import apply_overrides, validate
 from facerestore.train.datasets import ResumableBatches
-from facerestore.train.loop import lr_factor
+from facerestore.train.schedules import lr_factor
 from tiny_method import TinySR, tiny_recipe
 
 

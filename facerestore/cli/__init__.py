@@ -14,7 +14,7 @@ import os
 import sys
 import warnings
 
-from facerestore import __version__
+from facerestore.version import __version__
 from facerestore.errors import FaceRestoreError
 
 # The API's words in error messages and the command line's (the API speaks of keyword arguments, the CLI of flags).

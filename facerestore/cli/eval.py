@@ -119,7 +119,7 @@ def _fid_features(args: argparse.Namespace):
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from facerestore import __version__
+    from facerestore.version import __version__
     from facerestore.evaluate import evaluate, parse_spec, write_outputs
     from facerestore.evaluate.tables import check_output_folder, markdown_table
     from facerestore.methods import build_method, check_method_options

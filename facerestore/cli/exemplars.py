@@ -2,7 +2,7 @@
 
 From a folder of aligned HR faces of one size (identity = sub-folder, or file name when flat), or with
 ``--synthetic N`` from N faces of the synthetic renderer (identities recorded, see
-facerestore.restore.exemplar_bank).
+facerestore.methods.song.exemplar_bank).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from facerestore.errors import ConfigError, ImageWriteError
-from facerestore.restore.exemplar_bank import bank_from_folder, synthetic_bank
+from facerestore.methods.song.exemplar_bank import bank_from_folder, synthetic_bank
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

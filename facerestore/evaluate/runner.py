@@ -21,9 +21,10 @@ from facerestore.degrade import imresize_torch
 from facerestore.errors import ConfigError
 from facerestore.evaluate.benchmark import Condition, EvalData
 from facerestore.methods import Method
-from facerestore.metrics import DlibIdentity, PCAIdentity, cosine_similarity, psnr_y_torch, ssim_y_torch
+from facerestore.metrics import DlibIdentity, PCAIdentity
+from facerestore.metrics.faces import IdentityScorer, face_scores
 from facerestore.metrics.fid import InceptionFeatures, feature_statistics, frechet_distance
-from facerestore.train.logging import comparison_grid
+from facerestore.metrics.grid import comparison_grid
 
 ALL_CONDITIONS = "all"
 
@@ -69,25 +70,6 @@ def iterate_batches(dataset: FaceDataset, count: int, batch_size: int) -> Iterat
         yield pending
 
 
-class _IdentityScorer:
-    """Cosine of the identity embeddings (dlib descriptors or Song's PCA projection) of output and ground
-    truth; the ground truth's embedding is computed once per face and reused across conditions."""
-
-    def __init__(self, measure: DlibIdentity | PCAIdentity):
-        self.embed = measure.descriptor if isinstance(measure, DlibIdentity) else lambda im: measure.project(im)[0]
-        self.name = "dlib" if isinstance(measure, DlibIdentity) else "pca"
-        self._truth: dict[int, np.ndarray] = {}
-
-    def __call__(self, index: int, output: np.ndarray, truth: np.ndarray) -> float:
-        if index not in self._truth:
-            self._truth[index] = self.embed(truth)
-        return cosine_similarity(self.embed(output), self._truth[index])
-
-
-def _hwc(batch: torch.Tensor) -> np.ndarray:
-    return batch.permute(0, 2, 3, 1).numpy().astype(np.float32)
-
-
 def evaluate(method: Method, data: EvalData, *, label: str | None = None, batch_size: int = 8,
              identity: DlibIdentity | PCAIdentity | None = None, crop_border: int = 0,
              device: str | torch.device = "cpu", grid_faces: int = 2, progress: bool = False,
@@ -106,7 +88,7 @@ def evaluate(method: Method, data: EvalData, *, label: str | None = None, batch_
                           f"has HR size {data.size}")
     label = label or method.name
     method = method.eval().to(device)
-    scorer = _IdentityScorer(identity) if identity is not None else None
+    scorer = IdentityScorer(identity) if identity is not None else None
     measure = scorer.name if scorer is not None else ""
     keys = data.keys(method.requires)
     scores, rows, totals = [], [], {"psnr": [], "ssim": [], "identity": [], "fid_output": [], "fid_truth": []}
@@ -122,7 +104,7 @@ def evaluate(method: Method, data: EvalData, *, label: str | None = None, batch_
 
 
 def _run_condition(method: Method, data: EvalData, condition: Condition, keys: frozenset[str], batch_size: int,
-                   scorer: _IdentityScorer | None, crop_border: int, device: str | torch.device, grid_faces: int,
+                   scorer: IdentityScorer | None, crop_border: int, device: str | torch.device, grid_faces: int,
                    rows: list[np.ndarray], progress: bool, bf16: bool,
                    fid: InceptionFeatures | None) -> dict[str, list]:
     dataset = data.dataset(condition, keys)
@@ -139,14 +121,11 @@ def _run_condition(method: Method, data: EvalData, condition: Condition, keys: f
                               f"{tuple(hr.shape[-2:])} ground truths under {data.name} {condition.label}: build it "
                               "for this scale / size (--option scale=N) or choose matching data")
         first = len(per_face["psnr"])
-        per_face["psnr"].extend(psnr_y_torch(output, hr, crop_border).tolist())
-        per_face["ssim"].extend(ssim_y_torch(output, hr, crop_border).tolist())
+        for name, values in face_scores(output, hr, crop_border, scorer, first).items():
+            per_face[name].extend(values)
         if fid is not None:
             per_face["fid_output"].extend(fid(output.clamp(0, 1)))
             per_face["fid_truth"].extend(fid(hr))
-        if scorer is not None:
-            per_face["identity"].extend(scorer(first + j, out, gt) for j, (out, gt) in
-                                        enumerate(zip(_hwc(output), _hwc(hr))))
         for j in range(max(0, min(len(samples), grid_faces - first))):
             lr = batch["lr"][j:j + 1]
             bicubic = imresize_torch(lr, size=tuple(hr.shape[-2:])).clamp(0, 1)

@@ -1,12 +1,16 @@
 """FishFSRNet (Wang et al.): ParsingNet predicts the parsing map from the LR face (§III-A), FishFSRNet
-super-resolves the LR face with it (§III-B). Both in [0, 1]; HR 128×128, ×4/×8/×16."""
+super-resolves the LR face with it (§III-B). Both in [0, 1]; HR 128×128, ×4/×8/×16. Training (§IV-B): stage
+"parsing" (``fishfsrnet_parsing``: ParsingNet alone with Eq. 2, L1 to ``parsing_skin`` at LR size), then stage
+"sr" (the ``pixel`` objective, L1, ``train: [net]``, ParsingNet frozen and predicting the parsing map)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 import torch
 
+from facerestore.losses import parsing_l1
 from facerestore.methods.base import Method, bicubic_residual, register_method, zero_conv_
+from facerestore.methods.objective import OBJECTIVES, Batch, Objective
 from facerestore.models import build_model
 
 
@@ -34,3 +38,18 @@ class FishFSRNetMethod(Method):
         lr = sample["lr"]
         out = self.net(lr, self.predict_parsing(lr) if self.net.parsing_branch else None)
         return bicubic_residual(out, lr, self.scale) if self.residual else out
+
+
+@OBJECTIVES.register("fishfsrnet_parsing")
+class FishParsingObjective(Objective):
+    """FishFSRNet stage 1: ParsingNet(lr) vs ``parsing_skin`` with Eq. 2."""
+
+    method_type = FishFSRNetMethod
+
+    def __init__(self, method: Method):
+        super().__init__(method, [method.parsing])
+        self.keys = frozenset({"lr", "parsing_skin"})
+
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        loss = parsing_l1(self.method.predict_parsing(batch["lr"]), batch["parsing_skin"])
+        return loss, {"parsing_l1": loss.detach()}

@@ -1,14 +1,32 @@
 """GFRNet (Li et al., ECCV 2018): the degraded face (bicubic-upsampled to 256×256, ``lr_up``) and a guide photo
-of the same person (``guide``, aligned the same way); WarpNet warps the guide, RecNet restores (§3.1)."""
+of the same person (``guide``, aligned the same way); WarpNet warps the guide, RecNet restores (§3.1); its two
+objectives (losses in the networks' [-1, 1] range):
+
+* ``gfrnet_flow`` (GFRNet §4.2): WarpNet alone on ``L_flow = 10·ℓ_lm + 1·ℓ_TV`` (Eq. 9–11), the pre-training.
+* ``gfrnet`` (GFRNet §3.3, Eq. 12): ``L = L_r + L_a + L_flow`` with λ_r,0 = 100 (ℓ2), λ_r,l = 0.001
+  (face-recognition conv-4 perceptual term: no such network ships with facerestore, so the term is off and
+  the log says so), λ_a,g = 1, λ_a,l = 0.5 (vanilla GAN, labels 0/0.9; global D on concat(I^d, I^g, Î)
+  — concat(I^d, Î) without a guide — local D on the minimal box around the target's landmarks, resampled
+  by :func:`facerestore.models.gfrnet.crop_boxes`), λ_lm = 10, λ_TV = 1 (skipped without WarpNet).
+  ``random_guide`` is Ours(R): each face gets the guide (and guide landmarks) of the next face of the
+  batch, another person in the synthetic data.
+"""
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 
 import torch
 
+from facerestore.errors import ConfigError
+from facerestore.losses import l2_loss, landmark_loss, smoothed_vanilla_gan, tv_loss
+from facerestore.methods.adversarial import AdversarialObjective, Discriminators, sum_terms
 from facerestore.methods.base import Method, from_signed, register_method, to_signed
+from facerestore.methods.objective import OBJECTIVES, Batch, Objective, trained_modules
 from facerestore.models import build_model
-from facerestore.models.gfrnet import GFRNetOutput
+from facerestore.models.gfrnet import GFRNetOutput, crop_boxes, landmark_boxes
+
+log = logging.getLogger("facerestore.train")
 
 
 @register_method
@@ -43,3 +61,89 @@ class GFRNetMethod(Method):
 
     def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return from_signed(self.generate(sample).restored)
+
+
+def _guides(batch: Batch, random_guide: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch's guides and guide landmarks; with ``random_guide`` those of the next face (Ours(R))."""
+    guide, points = batch["guide"], batch["guide_landmarks"]
+    if not random_guide:
+        return guide, points
+    if guide.shape[0] < 2:
+        raise ConfigError("random_guide (Ours(R)) needs batches of at least 2 faces")
+    return guide.roll(1, dims=0), points.roll(1, dims=0)
+
+
+@OBJECTIVES.register("gfrnet_flow")
+class GFRNetFlowObjective(Objective):
+    """GFRNet WarpNet pre-training (§4.2): ``landmark_weight·ℓ_lm + tv_weight·ℓ_TV`` on WarpNet alone."""
+
+    method_type = GFRNetMethod
+
+    def __init__(self, method: Method, landmark_weight: float = 10.0, tv_weight: float = 1.0,
+                 random_guide: bool = False):
+        if method.net.warpnet is None:
+            raise ConfigError("gfrnet_flow trains WarpNet, but this GFRNet has none (use_warpnet=False)")
+        super().__init__(method, [method.net.warpnet])
+        self.keys = frozenset({"lr_up", "guide", "landmarks", "guide_landmarks"})
+        self.landmark_weight, self.tv_weight, self.random_guide = landmark_weight, tv_weight, random_guide
+
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        guide, guide_points = _guides(batch, self.random_guide)
+        grid = self.method.net.warpnet(to_signed(batch["lr_up"]), to_signed(guide))
+        l_lm, l_tv = landmark_loss(grid, batch["landmarks"], guide_points), tv_loss(grid)
+        loss = self.landmark_weight * l_lm + self.tv_weight * l_tv
+        return loss, {"l_lm": l_lm.detach(), "l_tv": l_tv.detach()}
+
+
+@OBJECTIVES.register("gfrnet")
+class GFRNetObjective(AdversarialObjective):
+    """GFRNet end-to-end (§3.3, Eq. 12; see the module docstring). ``adversarial`` lists the discriminators
+    (global, local); ``train`` the sub-networks updated (default: the whole GFRNet)."""
+
+    method_type = GFRNetMethod
+
+    def __init__(self, method: Method, discriminators: Discriminators | None = None,
+                 adversarial: Sequence[str] = ("global", "local"), l2_weight: float = 100.0,
+                 recognition_weight: float = 0.001, global_weight: float = 1.0, local_weight: float = 0.5,
+                 landmark_weight: float = 10.0, tv_weight: float = 1.0, d_channels: int = 64,
+                 random_guide: bool = False, train: Sequence[str] | None = None):
+        unknown = set(adversarial) - {"global", "local"}
+        if unknown:
+            raise ConfigError(f"gfrnet: adversarial lists global and/or local, got {sorted(unknown)}")
+        net = method.net
+        condition = 6 if net.use_guide else 3
+        specs = {name: {"in_channels": condition + 3 if name == "global" else 3, "channels": d_channels}
+                 for name in adversarial}
+        super().__init__(method, trained_modules(method, train), discriminators, specs, smoothed_vanilla_gan())
+        self.keys = frozenset({"lr_up", "guide", "hr", "landmarks", "guide_landmarks"})
+        self.l2_weight = l2_weight
+        self.weights = {"global": global_weight, "local": local_weight}
+        self.landmark_weight, self.tv_weight, self.random_guide = landmark_weight, tv_weight, random_guide
+        if recognition_weight:
+            log.warning("GFRNet face-recognition perceptual term (Eq. 5, weight %g) OFF: no local VGG-Face "
+                        "network/weights in facerestore", recognition_weight)
+
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
+        guide, guide_points = _guides(batch, self.random_guide)
+        degraded, hr = to_signed(batch["lr_up"]), to_signed(batch["hr"])
+        inputs = (degraded, to_signed(guide)) if self.method.net.use_guide else (degraded,)
+        out = self.method.generate(batch, guide)
+        l2 = l2_loss(out.restored, hr)
+        loss = self.l2_weight * l2
+        logs = {"l2": l2.detach()}
+        if out.grid is not None and (self.landmark_weight or self.tv_weight):
+            l_lm, l_tv = landmark_loss(out.grid, batch["landmarks"], guide_points), tv_loss(out.grid)
+            loss = loss + self.landmark_weight * l_lm + self.tv_weight * l_tv
+            logs["l_lm"], logs["l_tv"] = l_lm.detach(), l_tv.detach()
+        d_terms = []
+        for name in self.used:
+            if name == "global":
+                fake, real = torch.cat((*inputs, out.restored), 1), torch.cat((*inputs, hr), 1)
+            else:
+                boxes = landmark_boxes(batch["landmarks"])
+                fake, real = crop_boxes(out.restored, boxes), crop_boxes(hr, boxes)
+            g_term, d_term = self.adversarial(name, fake, real)
+            loss = loss + self.weights[name] * g_term
+            logs[f"g_{name}"], logs[f"d_{name}"] = g_term.detach(), d_term.detach()
+            d_terms.append(d_term)
+        return loss, logs, sum_terms(d_terms)

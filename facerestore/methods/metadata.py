@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from facerestore import __version__
+from facerestore.version import __version__
 from facerestore.errors import WeightsError
 from facerestore.models.weights import read_metadata
 

@@ -1,12 +1,18 @@
-"""UFVNet (Peng et al.): one model for LR faces of any resolution, HR 128×128, values in [-1, 1] inside."""
+"""UFVNet (Peng et al.): one model for LR faces of any resolution, HR 128×128, values in [-1, 1] inside; its two
+training stages (§III-D), whose losses are taken in the network's [-1, 1] range as its SPARNet code base does."""
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 import torch
 
+from facerestore.degrade import imresize_torch
+from facerestore.losses import soft_cross_entropy
 from facerestore.methods.base import Method, from_signed, register_method, to_signed
+from facerestore.methods.objective import OBJECTIVES, Batch, Objective
+from facerestore.metrics import psnr_y_torch
 from facerestore.models import build_model
+from facerestore.models.ufvnet import anchor_weight_targets
 
 
 @register_method
@@ -28,3 +34,87 @@ class UFVNetMethod(Method):
 
     def restore(self, sample: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return from_signed(self.net(to_signed(sample["lr"])))
+
+
+def _rate(batch: Batch) -> torch.Tensor:
+    """Eq. 4's down-sampling rate r = 1 / scale of every sample."""
+    return 1.0 / batch["scale"].float()
+
+
+@OBJECTIVES.register("ufvnet_separate")
+class UFVNetSeparateObjective(Objective):
+    """UFVNet stage 1 (§III-D): each anchor SR generator on its anchor resolution (1/8, 1/4, 1/2 of the HR; LR
+    made from ``hr`` by MATLAB bicubic down and up, as the ``ufv_multires`` preset) with Eq. 11 (L1), and the
+    weight regressor on the data's resolutions (``lr_up`` at 128×128, ``scale``) with the Eq. 4 soft targets
+    and Eq. 12. The terms touch disjoint parameters, so one Adam on their sum equals separate training of
+    each module."""
+
+    method_type = UFVNetMethod
+
+    def __init__(self, method: Method):
+        net = method.net
+        trained = [*net.encoders, *net.anchor_decoders] + ([net.regressor] if net.regressor is not None else [])
+        super().__init__(method, trained)
+        self.keys = frozenset({"hr", "lr_up", "scale"})
+
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        net, hr = self.method.net, batch["hr"]
+        logs: dict[str, torch.Tensor] = {}
+        loss = hr.new_zeros(())
+        for k, anchor in enumerate(net.anchors):
+            lr = imresize_torch(hr, scale=anchor).clamp(0, 1)
+            lr_up = imresize_torch(lr, size=tuple(hr.shape[-2:])).clamp(0, 1)
+            term = (net.generator(k)(to_signed(lr_up)) - to_signed(hr)).abs().mean()
+            logs[f"l_sr_{k}"] = term.detach()
+            loss = loss + term
+        if net.regressor is not None:
+            targets = anchor_weight_targets(_rate(batch), net.anchors).to(hr)
+            term = soft_cross_entropy(net.regressor(to_signed(batch["lr_up"])), targets)
+            logs["l_wt"] = term.detach()
+            loss = loss + term
+        return loss, logs
+
+    def validation_scores(self, method: Method, batch: Batch) -> dict[str, torch.Tensor]:
+        """What stage 1 trains (§III-D): each anchor SRG on its own rate (``psnr_anchorK`` and the bicubic input's
+        ``psnr_bicubic_anchorK``; ``psnr`` their mean) and the regressor's weight error (half the L1 distance of
+        its softmax to the Eq. 4 targets, 0 … 1) on the validation inputs' own rates."""
+        net, hr = method.net, batch["hr"]
+        scores: dict[str, torch.Tensor] = {}
+        for k, anchor in enumerate(net.anchors):
+            lr_up = imresize_torch(imresize_torch(hr, scale=anchor).clamp(0, 1), size=tuple(hr.shape[-2:])).clamp(0, 1)
+            scores[f"psnr_anchor{k}"] = psnr_y_torch(from_signed(net.generator(k)(to_signed(lr_up))).clamp(0, 1), hr)
+            scores[f"psnr_bicubic_anchor{k}"] = psnr_y_torch(lr_up, hr)
+        scores["psnr"] = torch.stack([scores[f"psnr_anchor{k}"] for k in range(len(net.anchors))]).mean(0)
+        if net.regressor is not None:
+            weights = net.regressor(to_signed(batch["lr_up"])).softmax(-1)
+            targets = anchor_weight_targets(_rate(batch), net.anchors).to(weights)
+            scores["weight_error"] = (weights - targets).abs().sum(-1) / 2
+        return scores
+
+
+@OBJECTIVES.register("ufvnet_integrated")
+class UFVNetIntegratedObjective(Objective):
+    """UFVNet stage 2 (§III-D, Eq. 13): encoders, regressor, F_FE and F_dec trained as a whole with
+    ``L_SR + alpha·L_wt`` (alpha 0.1), the anchor decoders dropped."""
+
+    method_type = UFVNetMethod
+
+    def __init__(self, method: Method, alpha: float = 0.1):
+        net = method.net
+        trained = [*net.encoders, net.decoder] + ([net.regressor] if net.regressor is not None else [])
+        super().__init__(method, trained)
+        self.keys = frozenset({"hr", "lr_up", "scale"})
+        self.alpha = alpha
+
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        net = self.method.net
+        rate = _rate(batch)
+        out = net.forward_train(to_signed(batch["lr_up"]), rate, upscaled=True)
+        l_sr = (out["sr"] - to_signed(batch["hr"])).abs().mean()
+        logs = {"l_sr": l_sr.detach()}
+        loss = l_sr
+        if out["weight_logits"] is not None:
+            l_wt = soft_cross_entropy(out["weight_logits"], anchor_weight_targets(rate, net.anchors).to(l_sr))
+            logs["l_wt"] = l_wt.detach()
+            loss = loss + self.alpha * l_wt
+        return loss, logs

@@ -1,4 +1,5 @@
-"""Restoration beyond a single network call: the photo pipeline and Song et al.'s detail enhancement.
+"""The photo pipeline: faces of real photos detected, aligned, restored by a method and pasted back; where its
+weights come from (bundled, cached, given).
 
 Names load on first use (PEP 562), so importing this package stays light.
 """
@@ -7,8 +8,7 @@ from __future__ import annotations
 from facerestore.lazy import lazy_exports
 
 _EXPORTS = {
-    "DetailEnhancementConfig": "detail_enhancement", "DetailEnhancementResult": "detail_enhancement",
-    "enhance_details": "detail_enhancement", "FaceRestorer": "restorer", "RestoreResult": "restorer",
+    "FaceRestorer": "restorer", "RestoreResult": "restorer",
     "RestoredFace": "restorer", "cache_dir": "weights_cache", "resolve_weights": "weights_cache",
 }
 

@@ -1,7 +1,8 @@
 """Embedded synthetic face world: the project's default data for training, tests and the demo.
 
 Faces are drawn from a parametric 3-D 68-point face (identity.py, geometry.py), posed and projected
-like an aligned FFHQ/CelebA crop, and painted with procedural textures (render.py, textures.py).
+like an aligned FFHQ/CelebA crop, and painted with procedural textures (render.py composing outlines.py,
+raster.py, paint.py and lighting.py; textures.py).
 Everything is deterministic in ``(seed, index)``; identity parameters depend on ``(seed, identity)``
 only, so photos of one identity share them (GFRNet guide/target pairs, Li et al. 2018 Sec. 3).
 """

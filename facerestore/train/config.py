@@ -51,7 +51,7 @@ SCHEDULER_DEFAULTS: dict[str, Any] = {
 }
 STAGE_DEFAULTS: dict[str, Any] = {
     "name": REQUIRED,
-    "objective": REQUIRED,  # see facerestore.train.objectives.OBJECTIVES
+    "objective": REQUIRED,  # see facerestore.methods.objective.OBJECTIVES
     "iterations": REQUIRED,
     "options": ANY,         # keyword options of the objective (loss, train, alpha...)
     "optimizer": OPTIMIZER_DEFAULTS,

@@ -1,6 +1,6 @@
 """Run logging (rank 0 only): a tqdm bar (iteration, loss, it/s, ETA), ``scalars.csv`` with every logged scalar
 (stage, iteration, name, value), optional TensorBoard scalars and images, the validation comparison grids
-(``grids/<stage>_<iteration>.png``: rows of LR (nearest) | bicubic | output | ground truth) and ``train.log``."""
+(``grids/<stage>_<iteration>.png``, :func:`facerestore.metrics.grid.comparison_grid`) and ``train.log``."""
 from __future__ import annotations
 
 import csv
@@ -9,21 +9,11 @@ import os
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from facerestore.io import write_image
 
 log = logging.getLogger("facerestore.train")
-
-
-def comparison_grid(lr: torch.Tensor, bicubic: torch.Tensor, output: torch.Tensor, gt: torch.Tensor) -> np.ndarray:
-    """N rows of [LR nearest-upsampled | bicubic | output | GT] → (N·H)×(4·W)×3 float32 in [0, 1]."""
-    size = gt.shape[-2:]
-    lr_big = F.interpolate(lr.float(), size=size, mode="nearest")
-    rows = torch.cat([lr_big, bicubic.float(), output.float(), gt.float()], dim=3).clamp(0, 1)  # N×3×H×4W
-    return torch.cat(list(rows), dim=1).permute(1, 2, 0).cpu().numpy()
 
 
 class RunLogger:

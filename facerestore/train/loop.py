@@ -3,10 +3,11 @@ its EMA when it kept one), with optimizer / LR schedule / gradient clipping / EM
 autocast on CUDA, optional ``torch.compile``, DDP under torchrun, periodic validation (PSNR/SSIM on Y,
 optional dlib identity), atomic checkpoints and exact resumption on CPU.
 
-Adversarial stages (:mod:`.adversarial`) alternate a generator update (the stage's ``optimizer`` /
+Adversarial stages (:mod:`facerestore.methods.adversarial`) alternate a generator update (the stage's ``optimizer`` /
 ``scheduler``) and a discriminator update (``d_optimizer`` / ``d_scheduler``) every iteration; the
 discriminators belong to the run, persist across its stages and are checkpointed with their optimizer.
-A ``plateau`` schedule multiplies the lr by ``gamma`` when a validation loss stops decreasing (GFRNet §4.2).
+Optimizers and schedules: :mod:`.schedules` (a ``plateau`` schedule multiplies the lr by ``gamma`` when a
+validation loss stops decreasing, GFRNet §4.2); validation: :mod:`.validate`.
 
 Output folder: ``config.yaml`` (resolved recipe), ``checkpoints/`` (:mod:`.checkpoint`), ``<stage>.safetensors``
 after each stage, ``final.safetensors`` after the last, ``best_<stage>.safetensors`` (best validation PSNR),
@@ -20,6 +21,7 @@ import math
 import random
 import signal
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,20 +31,19 @@ from torch.utils.data import DataLoader
 
 from facerestore.data.sample import collate_samples
 from facerestore.errors import ConfigError, FaceRestoreError
-from facerestore.methods import Method, build_method
+from facerestore.methods import Method, Objective, build_method, build_objective
+from facerestore.methods.adversarial import AdversarialObjective, Discriminators
 from facerestore.methods.metadata import info_for_recipe
-from facerestore.methods.baselines import BicubicMethod
-from facerestore.metrics import psnr_y_torch, ssim_y_torch
 from facerestore.models.weights import check_shapes, load_weights_file, save_weights_file
-from facerestore.train.adversarial import AdversarialObjective, Discriminators
 from facerestore.train.checkpoint import latest_checkpoint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from facerestore.train.config import save_config
 from facerestore.train.datasets import EpochSamples, ResumableBatches, build_source
 from facerestore.train.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, resolve_device
 from facerestore.train.ema import EMA
-from facerestore.train.logging import RunLogger, comparison_grid
-from facerestore.train.objectives import Objective, build_objective
+from facerestore.train.logging import RunLogger
 from facerestore.train.run_folder import prepare_run_folder
+from facerestore.train.schedules import build_optimizer, build_scheduler, observe_plateau
+from facerestore.train.validate import validate
 
 
 class TrainingInterrupted(FaceRestoreError):
@@ -58,82 +59,32 @@ class NonFiniteLossError(FaceRestoreError):
 Hook = Callable[["Trainer", int, int], None]
 
 
-def build_optimizer(spec: dict, params: Sequence[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    """Adam / AdamW / SGD from a stage's ``optimizer`` mapping."""
-    kind = spec["type"].lower()
-    if kind in ("adam", "adamw"):
-        cls = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
-        return cls(params, lr=spec["lr"], betas=tuple(spec["betas"]), eps=spec["eps"],
-                   weight_decay=spec["weight_decay"])
-    if kind == "sgd":
-        return torch.optim.SGD(params, lr=spec["lr"], momentum=spec["momentum"], weight_decay=spec["weight_decay"])
-    raise ConfigError(f"optimizer.type must be adam, adamw or sgd, got {spec['type']!r}")
+@dataclass
+class StageRun:
+    """What one stage trains with: its objective (``model``: wrapped for DDP / compile), the generator's and
+    the discriminators' optimizers and schedules, the EMA, the best validation PSNR so far."""
+
+    objective: Objective
+    model: torch.nn.Module
+    params: list[torch.nn.Parameter]
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    d_optimizer: torch.optim.Optimizer | None
+    d_scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    ema: EMA | None
+    start: int
+    best: float
 
 
-class Plateau:
-    """The lr factor of a ``plateau`` schedule (GFRNet §4.2: 2e-4 → 2e-5 → 2e-6, each "until the
-    reconstruction loss on the validation set becomes non-decreasing"): × ``gamma`` after more than
-    ``patience`` validations whose loss did not fall below ``best · (1 − threshold)``, never below
-    ``min_factor``. A callable object, so ``LambdaLR.state_dict`` saves its state (best, count, factor)."""
+@dataclass(frozen=True)
+class Step:
+    """One iteration's rank-averaged figures: the loss, the objective's logs, the discriminator loss (None: no
+    discriminator this stage) and whether any rank was asked to stop."""
 
-    def __init__(self, spec: dict):
-        self.gamma, self.min_factor = spec["gamma"], spec["min_factor"]
-        self.patience, self.threshold = spec["patience"], spec["threshold"]
-        self.factor, self.best, self.bad = 1.0, math.inf, 0
-
-    def __call__(self, iteration: int) -> float:
-        return self.factor
-
-    def observe(self, value: float) -> bool:
-        """Record one validation loss; True when the factor changed."""
-        if value < self.best * (1.0 - self.threshold):
-            self.best, self.bad = value, 0
-            return False
-        self.bad += 1
-        if self.bad <= self.patience:
-            return False
-        self.bad = 0
-        factor = max(self.factor * self.gamma, self.min_factor)
-        changed, self.factor = factor != self.factor, factor
-        return changed
-
-
-def build_scheduler(spec: dict, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """``LambdaLR`` of a stage's ``scheduler`` mapping (its lambda a :class:`Plateau` for ``plateau``)."""
-    factor = Plateau(spec) if spec["type"] == "plateau" else lr_factor(spec, total)
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def observe_plateau(scheduler: torch.optim.lr_scheduler.LambdaLR, value: float) -> None:
-    """Feed a validation loss to a plateau schedule and apply a changed factor at once."""
-    plateau = scheduler.lr_lambdas[0]
-    if isinstance(plateau, Plateau) and plateau.observe(value):
-        for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
-            group["lr"] = base * plateau.factor
-        scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
-
-
-def lr_factor(spec: dict, total: int) -> Callable[[int], float]:
-    """Learning-rate factor of iteration t: ``constant``, ``multistep`` (× gamma at each of ``milestones``) or
-    ``cosine`` (from 1 to ``min_factor`` over the stage), times a linear warm-up over the first ``warmup``
-    iterations. A pure function of t, so resuming is exact."""
-    factor, warmup = _decay_factor(spec, total), spec.get("warmup", 0)
-    if warmup <= 0:
-        return factor
-    return lambda t: factor(t) * min(1.0, (t + 1) / warmup)
-
-
-def _decay_factor(spec: dict, total: int) -> Callable[[int], float]:
-    kind = spec["type"]
-    if kind == "constant":
-        return lambda t: 1.0
-    if kind == "multistep":
-        milestones = sorted(spec["milestones"])
-        return lambda t: spec["gamma"] ** sum(t >= m for m in milestones)
-    if kind == "cosine":
-        low = spec["min_factor"]
-        return lambda t: low + (1 - low) * 0.5 * (1 + math.cos(math.pi * min(t, total) / max(total, 1)))
-    raise ConfigError(f"scheduler.type must be constant, multistep, cosine or plateau, got {kind!r}")
+    loss: float
+    logs: dict[str, float]
+    d_loss: float | None
+    stop: bool
 
 
 def seed_everything(seed: int) -> None:
@@ -269,16 +220,15 @@ class Trainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _save(self, index: int, iteration: int, optimizer, scheduler, ema: EMA | None, best: float,
-              d_optimizer=None, d_scheduler=None) -> None:
+    def _save(self, index: int, iteration: int, run: StageRun) -> None:
         if self.dist.is_main:
-            state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_states(),
-                     "best_psnr": best, "discriminator_specs": dict(self.discriminators.specs)}
-            if d_optimizer is not None:
-                state.update(d_optimizer=d_optimizer.state_dict(), d_scheduler=d_scheduler.state_dict())
+            state = {"optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
+                     "rng": rng_states(), "best_psnr": run.best, "discriminator_specs": dict(self.discriminators.specs)}
+            if run.d_optimizer is not None:
+                state.update(d_optimizer=run.d_optimizer.state_dict(), d_scheduler=run.d_scheduler.state_dict())
             self.last_checkpoint = save_checkpoint(
                 self.out / "checkpoints", index, iteration, self.method.state_dict(),
-                ema.state_dict() if ema is not None else None, state, self.config["train"]["keep_checkpoints"],
+                run.ema.state_dict() if run.ema is not None else None, state, self.config["train"]["keep_checkpoints"],
                 discriminators=self.discriminators.state_dict(), metadata=self.metadata)
         barrier(self.dist)
 
@@ -292,9 +242,27 @@ class Trainer:
 
     # ------------------------------------------------------------------ stage
     def _run_stage(self, index: int, stage: dict, state: dict | None) -> None:
-        cfg, train = self.config, self.config["train"]
+        run = self._setup_stage(stage, state)
         name, total = stage["name"], stage["iterations"]
-        objective = build_objective(stage["objective"], self.method, stage["options"], cfg["vgg19_weights"],
+        self.logger.start_stage(name, run.start, total)
+        for iteration, batch in enumerate(self._loader(index, stage, run.objective.keys, run.start),
+                                          start=run.start + 1):
+            step = self._step(run, stage, iteration, self._to_device(batch))
+            self._after_step(run, index, stage, iteration, step)
+        self.logger.end_stage()
+        run.best = self._validate(name, total, run)[0]
+        self._warn_if_flat(name)
+        if run.ema is not None:
+            self.method.load_state_dict(run.ema.state_dict())
+        if self.dist.is_main:
+            save_weights_file(self.method.state_dict(), self.out / f"{name}.safetensors", metadata=self.metadata,
+                              overwrite=True)
+        barrier(self.dist)
+
+    def _setup_stage(self, stage: dict, state: dict | None) -> StageRun:
+        """The stage's objective, optimizers, schedules and EMA, restored from ``state`` when resuming."""
+        name, total = stage["name"], stage["iterations"]
+        objective = build_objective(stage["objective"], self.method, stage["options"], self.config["vgg19_weights"],
                                     self.discriminators)
         objective.to(self.device)
         self.discriminators.to(self.device)
@@ -327,73 +295,70 @@ class Trainer:
         if self.dist.enabled:
             model = DistributedDataParallel(objective, device_ids=[self.device.index] if self.device.type == "cuda"
                                             else None)
-        if train["compile"]:
+        if self.config["train"]["compile"]:
             model = torch.compile(model)
         model.train()
         self.logger.info("stage %s: %s, %d iterations, %d trainable parameters, discriminators %s", name,
                          stage["objective"], total, sum(p.numel() for p in params),
                          getattr(objective, "used", None) or "none")
-        self.logger.start_stage(name, start, total)
-        for iteration, batch in enumerate(self._loader(index, stage, objective.keys, start), start=start + 1):
-            batch = self._to_device(batch)
-            with self._autocast():
-                loss, logs, *rest = model(batch)
-            d_loss = rest[0] if rest else None
-            d_value = d_loss.detach().float() if d_loss is not None else torch.zeros((), device=loss.device)
-            reduced = mean_over_ranks(torch.stack([loss.detach().float(), *(v.float() for v in logs.values()),
-                                                   d_value,
-                                                   torch.tensor(float(self.stop_requested), device=loss.device)]),
-                                      self.dist)
-            value = float(reduced[0])
-            for what, number in (("loss", value), ("discriminator loss", float(reduced[-2]))):
-                if not math.isfinite(number):
-                    raise NonFiniteLossError(
-                        f"stage {name} iteration {iteration}: {what} is {number}; stopped without saving, the last "
-                        f"good checkpoint is {self.last_checkpoint or 'none (no checkpoint was written yet)'}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if stage["grad_clip"]:
-                torch.nn.utils.clip_grad_norm_(params, stage["grad_clip"])
-            optimizer.step()
-            scheduler.step()
-            if d_loss is not None:
-                d_optimizer.zero_grad(set_to_none=True)
-                d_loss.backward()
-                d_optimizer.step()
-                d_scheduler.step()
-            if ema is not None:
-                ema.update(self.method, restart=iteration <= stage.get("ema_start", 0))
-            self.logger.step(value)
-            if iteration % train["log_every"] == 0 or iteration == total:
-                scalars = {"loss": value, **{k: float(v) for k, v in zip(logs, reduced[1:])},
-                           "lr": scheduler.get_last_lr()[0]}
-                if d_loss is not None:
-                    scalars.update({"d_loss": float(reduced[-2]), "d_lr": d_scheduler.get_last_lr()[0]})
-                self.logger.scalars(name, iteration, scalars)
-            for hook in self.hooks:
-                hook(self, index, iteration)
-            if train["val_every"] and iteration % train["val_every"] == 0 and iteration < total:
-                best, scalars = self._validate(name, iteration, ema, best, objective)
-                objective.train()  # validation left the method in eval mode
-                for sched, spec in ((scheduler, stage["scheduler"]), (d_scheduler, stage["d_scheduler"])):
-                    if sched is not None and spec["type"] == "plateau":
-                        observe_plateau(sched, self._broadcast(scalars.get(spec["monitor"], math.nan)))
-            stop = bool(reduced[-1] > 0)  # the same decision on every rank
-            if stop or iteration % train["save_every"] == 0 or iteration == total:
-                self._save(index, iteration, optimizer, scheduler, ema, best, d_optimizer, d_scheduler)
-            if stop:
-                self.logger.end_stage()
-                raise TrainingInterrupted(f"interrupted at stage {name} iteration {iteration}; checkpoint "
-                                          f"{self.last_checkpoint} saved, continue with --resume auto", self.out)
-        self.logger.end_stage()
-        self._validate(name, total, ema, best, objective)
-        self._warn_if_flat(name)
-        if ema is not None:
-            self.method.load_state_dict(ema.state_dict())
-        if self.dist.is_main:
-            save_weights_file(self.method.state_dict(), self.out / f"{name}.safetensors", metadata=self.metadata,
-                              overwrite=True)
-        barrier(self.dist)
+        return StageRun(objective, model, params, optimizer, scheduler, d_optimizer, d_scheduler, ema, start, best)
+
+    def _step(self, run: StageRun, stage: dict, iteration: int, batch: dict) -> Step:
+        """One forward pass, the generator's update (then the discriminators'), the EMA update; a non-finite
+        loss on any rank stops the run before anything is saved."""
+        with self._autocast():
+            loss, logs, *rest = run.model(batch)
+        d_loss = rest[0] if rest else None
+        d_value = d_loss.detach().float() if d_loss is not None else torch.zeros((), device=loss.device)
+        reduced = mean_over_ranks(torch.stack([loss.detach().float(), *(v.float() for v in logs.values()), d_value,
+                                               torch.tensor(float(self.stop_requested), device=loss.device)]),
+                                  self.dist)
+        value, d_mean = float(reduced[0]), float(reduced[-2])
+        for what, number in (("loss", value), ("discriminator loss", d_mean)):
+            if not math.isfinite(number):
+                raise NonFiniteLossError(
+                    f"stage {stage['name']} iteration {iteration}: {what} is {number}; stopped without saving, the "
+                    f"last good checkpoint is {self.last_checkpoint or 'none (no checkpoint was written yet)'}")
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if stage["grad_clip"]:
+            torch.nn.utils.clip_grad_norm_(run.params, stage["grad_clip"])
+        run.optimizer.step()
+        run.scheduler.step()
+        if d_loss is not None:
+            run.d_optimizer.zero_grad(set_to_none=True)
+            d_loss.backward()
+            run.d_optimizer.step()
+            run.d_scheduler.step()
+        if run.ema is not None:
+            run.ema.update(self.method, restart=iteration <= stage.get("ema_start", 0))
+        return Step(value, {k: float(v) for k, v in zip(logs, reduced[1:])}, d_mean if d_loss is not None else None,
+                    bool(reduced[-1] > 0))
+
+    def _after_step(self, run: StageRun, index: int, stage: dict, iteration: int, step: Step) -> None:
+        """Logging, hooks, periodic validation (feeding plateau schedules), checkpoints, and the stop a signal
+        asked for (the same decision on every rank)."""
+        train, name, total = self.config["train"], stage["name"], stage["iterations"]
+        self.logger.step(step.loss)
+        if iteration % train["log_every"] == 0 or iteration == total:
+            scalars = {"loss": step.loss, **step.logs, "lr": run.optimizer.param_groups[0]["lr"]}
+            if step.d_loss is not None:
+                scalars.update({"d_loss": step.d_loss, "d_lr": run.d_optimizer.param_groups[0]["lr"]})
+            self.logger.scalars(name, iteration, scalars)
+        for hook in self.hooks:
+            hook(self, index, iteration)
+        if train["val_every"] and iteration % train["val_every"] == 0 and iteration < total:
+            run.best, scalars = self._validate(name, iteration, run)
+            run.objective.train()  # validation left the method in eval mode
+            for sched, spec in ((run.scheduler, stage["scheduler"]), (run.d_scheduler, stage["d_scheduler"])):
+                if sched is not None and spec["type"] == "plateau":
+                    observe_plateau(sched, self._broadcast(scalars.get(spec["monitor"], math.nan)))
+        if step.stop or iteration % train["save_every"] == 0 or iteration == total:
+            self._save(index, iteration, run)
+        if step.stop:
+            self.logger.end_stage()
+            raise TrainingInterrupted(f"interrupted at stage {name} iteration {iteration}; checkpoint "
+                                      f"{self.last_checkpoint} saved, continue with --resume auto", self.out)
 
     # ------------------------------------------------------------- validation
     def _warn_if_flat(self, stage: str) -> None:
@@ -405,64 +370,31 @@ class Trainer:
             self.logger.warning(message)
             self.warnings.append(message)
 
-    @torch.no_grad()
-    def _validate(self, stage: str, iteration: int, ema: EMA | None, best: float, objective: Objective | None = None
-                  ) -> tuple[float, dict[str, float]]:
-        """PSNR/SSIM (Y), MSE and L1 (on [0, 1] outputs) of the EMA (else current) weights on ``data.val``, or the
-        stage's own scores when its objective has them (:meth:`Objective.validation_scores`); grid PNG; best
-        weights. Rank 0 only. Returns (best PSNR, the logged scalars)."""
+    def _validate(self, stage: str, iteration: int, run: StageRun) -> tuple[float, dict[str, float]]:
+        """Validation (:func:`facerestore.train.validate.validate`) of the EMA (else current) weights on
+        ``data.val``: scalars logged, grid PNG written, best weights saved. Rank 0 only. Returns (best PSNR, the
+        logged scalars)."""
         spec = self.config["data"]["val"]
         if not spec or not self.dist.is_main:
             barrier(self.dist)
-            return best, {}
+            return run.best, {}
         method: Method = self.method
-        if ema is not None:
+        if run.ema is not None:
             method = copy.deepcopy(self.method)
-            method.load_state_dict(ema.state_dict())
+            method.load_state_dict(run.ema.state_dict())
         method.eval()
-        keys = frozenset(method.requires | {"hr", "lr"} | (objective.keys if objective is not None else frozenset()))
-        loader = DataLoader(build_source(spec, keys), batch_size=int(spec.get("batch_size", 1)),
-                            collate_fn=collate_samples)
-        bicubic = BicubicMethod()
-        identity = None
-        if self.config["train"]["identity"]:
-            from facerestore.metrics import DlibIdentity
-            identity = DlibIdentity()
-        sums: dict[str, list[float]] = {"psnr": [], "ssim": [], "psnr_bicubic": [], "ssim_bicubic": [], "identity": [],
-                                        "mse": [], "l1": []}
-        grid_rows: list[np.ndarray] = []
-        wanted = self.config["train"]["grid_faces"]
-        for batch in loader:
-            batch = self._to_device(batch)
-            own = objective.validation_scores(method, batch) if objective is not None else None
-            if own is not None:
-                for key, values in own.items():
-                    sums.setdefault(key, []).extend(values.float().tolist())
-                continue
-            with self._autocast():
-                out = method(batch).float()
-            hr, base = batch["hr"], bicubic(batch).clamp(0, 1)
-            sums["psnr"] += psnr_y_torch(out, hr).tolist()
-            sums["ssim"] += ssim_y_torch(out, hr).tolist()
-            sums["psnr_bicubic"] += psnr_y_torch(base, hr).tolist()
-            sums["ssim_bicubic"] += ssim_y_torch(base, hr).tolist()
-            sums["mse"] += (out - hr).pow(2).mean(dim=(1, 2, 3)).tolist()
-            sums["l1"] += (out - hr).abs().mean(dim=(1, 2, 3)).tolist()
-            if identity is not None:
-                for o, h in zip(out, hr):
-                    sums["identity"].append(identity.similarity(o.permute(1, 2, 0).cpu().numpy(),
-                                                                h.permute(1, 2, 0).cpu().numpy()))
-            if len(grid_rows) < wanted:
-                grid_rows.append(comparison_grid(batch["lr"][:wanted], base[:wanted], out[:wanted], hr[:wanted]))
-        scalars = {f"val/{k}": float(np.mean(v)) for k, v in sums.items() if v}
-        self.logger.scalars(stage, iteration, scalars)
-        if grid_rows:
-            self.logger.grid(stage, iteration, np.concatenate(grid_rows, axis=0)[: wanted * hr.shape[-2]])
-        self.logger.info("validation %s @ %d: " + ", ".join(f"{k} {v:.4f}" for k, v in scalars.items()),
+        result = validate(method, run.objective, spec, grid_faces=self.config["train"]["grid_faces"],
+                          identity=self.config["train"]["identity"], to_device=self._to_device,
+                          autocast=self._autocast)
+        self.logger.scalars(stage, iteration, result.scalars)
+        if result.grid is not None:
+            self.logger.grid(stage, iteration, result.grid)
+        self.logger.info("validation %s @ %d: " + ", ".join(f"{k} {v:.4f}" for k, v in result.scalars.items()),
                          stage, iteration)
-        if scalars["val/psnr"] > best:
-            best = scalars["val/psnr"]
+        best = run.best
+        if result.scalars["val/psnr"] > best:
+            best = result.scalars["val/psnr"]
             save_weights_file(method.state_dict(), self.out / f"best_{stage}.safetensors", metadata=self.metadata,
                               overwrite=True)
         barrier(self.dist)
-        return best, scalars
+        return best, result.scalars

@@ -11,8 +11,8 @@ import torch
 from facerestore.errors import ConfigError
 from facerestore.methods.base import Method, register_method
 from facerestore.models import build_model
-from facerestore.restore.detail_enhancement import DetailEnhancementConfig, enhance_details
-from facerestore.restore.exemplar_bank import ExemplarBank
+from facerestore.methods.song.detail_enhancement import DetailEnhancementConfig, enhance_details
+from facerestore.methods.song.exemplar_bank import ExemplarBank
 
 
 @register_method

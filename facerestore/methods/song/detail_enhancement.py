@@ -1,12 +1,12 @@
 """Song et al. (2019) §3.2, exemplar-based detail enhancement of the FSGN base image (Algorithm 1, lines 5–12).
 
-1. K-NN patch search (Eq. 1) in HR exemplar faces of other people      → facerestore.restore.exemplar
-2. Ridge regression (Eq. 4–5) and the regression image R (Eq. 6)       → facerestore.restore.exemplar
+1. K-NN patch search (Eq. 1) in HR exemplar faces of other people      → facerestore.methods.song.exemplar
+2. Ridge regression (Eq. 4–5) and the regression image R (Eq. 6)       → facerestore.methods.song.exemplar
 3. Detail transfer: Ī^R = GF(Ī guided by R), R^R = GF(R guided by R),
-   output = Ī^R + (R − R^R)                                             → facerestore.restore.guided_filter
+   output = Ī^R + (R − R^R)                                             → facerestore.methods.song.guided_filter
 
 On the CPU in float32 the search and the regression's patch gather are numba kernels
-(:mod:`facerestore.restore.exemplar_search`); on other devices and dtypes every step is torch tensor code without
+(:mod:`facerestore.methods.song.exemplar_search`); on other devices and dtypes every step is torch tensor code without
 loops over pixels, so it runs on the base image's device.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import torch
 
 from facerestore.errors import ConfigError
-from facerestore.restore.exemplar import luma, match_patches, regress
-from facerestore.restore.guided_filter import guided_filter
+from facerestore.methods.song.exemplar import luma, match_patches, regress
+from facerestore.methods.song.guided_filter import guided_filter
 
 
 @dataclass(frozen=True)

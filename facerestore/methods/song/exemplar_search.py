@@ -1,6 +1,6 @@
 """Song et al. §3.2.1: the K-NN patch search (Eq. 1) and the regression's patch gathering as CPU kernels (numba).
 
-Same quantity as the torch path of :func:`facerestore.restore.exemplar.match_patches`: per pixel, exemplar
+Same quantity as the torch path of :func:`facerestore.methods.song.exemplar.match_patches`: per pixel, exemplar
 and search offset the reduced distance
 
     D̃ = (1-α)·σ_B·S|B-E| - α·S(B·E)/σ_E + α·P²·μ_B·μ_E/σ_E        (S: P×P box sum),

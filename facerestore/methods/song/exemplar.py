@@ -17,7 +17,7 @@ Multiplying D by ``P²·σ_B(p)`` and dropping ``α·P²·σ_B(p)`` gives
 
 where S is a P×P box sum. On the CPU (float32) the whole search — exemplar luma and statistics, the two box
 sums per exemplar and offset, D̃, argmin, top-K — is one numba kernel working band by band in cache
-(:mod:`facerestore.restore.exemplar_search`), and the regression reads its patches through a numba gather
+(:mod:`facerestore.methods.song.exemplar_search`), and the regression reads its patches through a numba gather
 from the unpadded exemplars. On a GPU (and the float64 search) tensor operations do the same: per exemplar chunk and
 offset two box sums (of B·E and |B-E|, by binary doubling) and three fused multiply-adds over all pixels,
 with μ_E, σ_E box sums of each exemplar and reused buffers (a ``Workspace``), and patches from an
@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from facerestore.restore.guided_filter import Workspace, box_sum
+from facerestore.methods.song.guided_filter import Workspace, box_sum
 
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 STD_FLOOR = 1e-3
@@ -108,7 +108,7 @@ def match_patches(base_y: torch.Tensor, exemplars: torch.Tensor, *, patch: int, 
     base_y (H, W) luma in [0, 1] (its dtype is the compute dtype); exemplars (N, H, W, 3) RGB, uint8
     or floating in [0, 1]. For each exemplar the best patch in the search window is kept, then the K
     exemplars with the smallest distance. float32 on the CPU runs the fused kernel of
-    :mod:`facerestore.restore.exemplar_search`; other devices and dtypes the torch loop below.
+    :mod:`facerestore.methods.song.exemplar_search`; other devices and dtypes the torch loop below.
     """
     if exemplars.shape[0] < k:
         raise ValueError(f"fewer exemplars than K = {k}")
@@ -146,7 +146,7 @@ def _fused_search(base_pad: torch.Tensor, weights: tuple[torch.Tensor, torch.Ten
                   patch: int, radius: int, k: int, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(exemplar, offset) of the K best per pixel, each (K, H, W) int64, by the numba kernel (which also
     computes the exemplars' luma and statistics, band by band)."""
-    from facerestore.restore.exemplar_search import run, search_kernel
+    from facerestore.methods.song.exemplar_search import run, search_kernel
 
     shape = (k,) + tuple(weights[0].shape)
     value = np.empty(shape, dtype=np.float32)
@@ -296,7 +296,7 @@ def _kernel_gather(exemplars: torch.Tensor, matches: Matches, patch: int, radius
     """Patch gatherer on the CPU (numba, :func:`exemplar_search.gather_patches`): reads the matched patches
     straight from the unpadded exemplars through reflected row / column indices (padding a 2,184-face bank
     took longer than the regression itself). Same contract as :func:`_strided_gather`."""
-    from facerestore.restore.exemplar_search import gather_patches, run
+    from facerestore.methods.song.exemplar_search import gather_patches, run
 
     k = matches.exemplar.shape[0]
     pad_rows, pad_cols = _padded_indices(exemplars, patch, radius)

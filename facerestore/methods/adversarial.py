@@ -1,0 +1,80 @@
+"""The adversarial machinery of Yun & Park's and GFRNet's objectives (their objectives live with their methods).
+
+The discriminators of a run live in one :class:`Discriminators` bank owned by the trainer: a stage's
+objective asks for the ones it uses by name (created the first time, with the architecture options of that
+stage), so they persist across stages and can join at a later stage (Yun & Park §4: G + global D first, then
+the local D). An :class:`AdversarialObjective` returns ``(generator loss, logs, discriminator loss or None)``;
+the trainer updates the generator with its optimizer, then the discriminators with theirs (``d_optimizer``),
+both from the same forward pass: the generator's adversarial terms are computed with the discriminators
+frozen (as they were before this iteration's update), the discriminators' terms on the detached outputs.
+Losses are taken in the networks' [-1, 1] range; a VGG-19 term sees [0, 1] images.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import nn
+
+from facerestore.errors import ConfigError
+from facerestore.losses import GANLoss
+from facerestore.methods.base import Method
+from facerestore.methods.objective import Objective
+from facerestore.models import build_model
+
+
+class Discriminators(nn.ModuleDict):
+    """The run's discriminators by name (PatchGAN, :mod:`facerestore.models.discriminators`) and the options
+    each was built with (``specs``, saved in checkpoints so that a resumed run rebuilds them)."""
+
+    def __init__(self):
+        super().__init__()
+        self.specs: dict[str, dict] = {}
+
+    def ensure(self, name: str, spec: Mapping) -> nn.Module:
+        """Discriminator ``name``: the existing one, or a new ``patchgan(**spec)``; a different spec for an
+        existing name is a :class:`ConfigError`."""
+        spec = dict(spec)
+        if name in self:
+            if self.specs[name] != spec:
+                raise ConfigError(f"discriminator {name!r} exists with {self.specs[name]}, a stage asks for {spec}")
+            return self[name]
+        self[name] = build_model("patchgan", **spec)
+        self.specs[name] = spec
+        return self[name]
+
+
+class AdversarialObjective(Objective):
+    """Base of the objectives with discriminators: ``used`` names the ones this stage trains."""
+
+    def __init__(self, method: Method, trained: Sequence[nn.Module], discriminators: Discriminators | None,
+                 specs: Mapping[str, Mapping], gan: GANLoss):
+        super().__init__(method, trained)
+        if specs and discriminators is None:
+            raise ConfigError(f"objective {type(self).__name__} needs the trainer's discriminators")
+        self.discriminators = discriminators if discriminators is not None else Discriminators()
+        self.used = [name for name in specs]
+        for name, spec in specs.items():
+            self.discriminators.ensure(name, spec).requires_grad_(True)
+        self.gan = gan
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        return [p for name in self.used for p in self.discriminators[name].parameters()]
+
+    def train(self, mode: bool = True) -> "AdversarialObjective":
+        super().train(mode)
+        for name in self.used:
+            self.discriminators[name].train(mode)
+        return self
+
+    def adversarial(self, name: str, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(generator term with D ``name`` frozen, discriminator term on ``real`` and detached ``fake``)."""
+        d = self.discriminators[name]
+        d.requires_grad_(False)
+        g_term = self.gan.g_loss(d(fake))
+        d.requires_grad_(True)
+        return g_term, self.gan.d_loss(d(real), d(fake.detach()))
+
+
+def sum_terms(terms: list[torch.Tensor]) -> torch.Tensor | None:
+    return torch.stack(terms).sum() if terms else None
