@@ -11,6 +11,25 @@ from typing import Generic, TypeVar
 from facerestore.errors import ConfigError
 
 T = TypeVar("T")
+_CHECKS = {
+    "bool": lambda v: isinstance(v, bool),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "None": lambda v: v is None,
+}
+
+
+def accepts(annotation, value) -> bool:
+    """Whether ``value`` fits a parameter's ``annotation`` (a string under ``from __future__ import annotations``):
+    ``bool``, ``int``, ``float``, ``str`` and ``None`` and their unions are checked (an ``int`` is a valid
+    ``float``, a ``bool`` is neither); other annotations (paths, tuples, objects) accept any value."""
+    if annotation is inspect.Parameter.empty or not isinstance(annotation, str):
+        return True
+    checks = [_CHECKS.get(part.strip()) for part in annotation.split("|")]
+    if any(check is None for check in checks):
+        return True
+    return any(check(value) for check in checks)
 
 
 class Registry(Mapping[str, T], Generic[T]):
@@ -46,12 +65,18 @@ class Registry(Mapping[str, T], Generic[T]):
 
     def build(self, name: str, /, *args, **options):
         """Call entry ``name`` with ``options``, which are bound to its signature first: an option it does not
-        take is a :class:`ConfigError`, while an error raised inside the constructor propagates as it is."""
+        take, or of a type its annotation refuses (:func:`accepts`), is a :class:`ConfigError`, while an error
+        raised inside the constructor propagates as it is."""
         entry = self.get(name)
+        signature = inspect.signature(entry)
         try:
-            inspect.signature(entry).bind(*args, **options)
+            signature.bind(*args, **options)
         except TypeError as error:
             raise ConfigError(f"{self.kind} {name}: {error}") from None
+        for key, value in options.items():
+            parameter = signature.parameters.get(key)
+            if parameter is not None and not accepts(parameter.annotation, value):
+                raise ConfigError(f"{self.kind} {name}: option {key} must be {parameter.annotation}, got {value!r}")
         return entry(*args, **options)
 
     def __getitem__(self, name: str) -> T:

@@ -29,36 +29,44 @@ def in_cli_words(message: str) -> str:
     return message
 
 
-# Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (
-    "demo",
-    "restore",
-    "degrade",
-    "prepare",
-    "train",
-    "eval",
-    "metrics",
-    "convert",
-    "export",
-    "serve",
-    "exemplars",
-)
+# Subcommand modules (``facerestore.cli.<name>``) and their one-line help, in the order ``--help`` lists them.
+# Import policy: a subcommand's module (and so torch, dlib, cv2) is imported only when that command runs or
+# shows its own help; ``facerestore --help`` imports none of them.
+COMMANDS = {
+    "demo": "restore degraded synthetic faces and a real photo with the default model; write an HTML report",
+    "restore": "restore every face of photos: detect, align, restore, paste back",
+    "degrade": "make degraded (LR) images with a paper's degradation preset",
+    "prepare": "detect, align and crop the faces of a photo folder into a data set folder",
+    "train": "train a method from a recipe (configs/*.yaml)",
+    "eval": "PSNR / SSIM / identity of a method on a benchmark; combine runs into one table",
+    "metrics": "PSNR / SSIM / identity of restored images against ground truths",
+    "convert": "convert an official checkpoint to facerestore safetensors",
+    "export": "export a trained method to ONNX (checked by onnxruntime)",
+    "serve": "a local web page and HTTP API that restore uploaded photos",
+    "exemplars": "exemplar banks for Song et al.'s detail enhancement",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: the full parser of the command it names, a one-line entry for the others."""
+    args = sys.argv[1:] if argv is None else argv
+    chosen = next((a for a in args if not a.startswith("-")), None)
     parser = argparse.ArgumentParser(
         prog="facerestore",
         description="Face restoration toolkit: degrade, restore, train and evaluate face images.",
     )
     parser.add_argument("--version", action="version", version=f"facerestore {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"facerestore.cli.{name}").register(subparsers)
+    for name, summary in COMMANDS.items():
+        if name == chosen:
+            importlib.import_module(f"facerestore.cli.{name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

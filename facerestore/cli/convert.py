@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import argparse
 
+from facerestore.cli import COMMANDS
 from facerestore.errors import ConfigError
 from facerestore.models.convert import CONVERTERS, convert_checkpoint
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "convert", help="convert an official checkpoint to facerestore safetensors",
+        "convert", help=COMMANDS["convert"],
         description="Read an official PyTorch checkpoint (tensors only), rename its tensors to ours, verify them "
                     "by a strict load into the matching network, and write a .safetensors file.")
     parser.add_argument("--from", dest="source_format", required=True, choices=sorted(CONVERTERS),

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from facerestore.cli import COMMANDS
 from facerestore.cli.output import find_images, prepare_output_folder, say_skipped_folders
 from facerestore.degrade import PRESETS, apply_preset, list_presets
 from facerestore.errors import ConfigError, ImageReadError, ImageWriteError
@@ -30,7 +31,7 @@ PARAMS_FILE = "params.jsonl"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "degrade", help="make degraded (LR) images with a paper's degradation preset",
+        "degrade", help=COMMANDS["degrade"],
         description="Degrade an image or every image in a folder (recursively) with a named preset; "
                     f"writes PNGs and {PARAMS_FILE} (the sampled parameters, one JSON line per image).",
         epilog="presets:\n" + "\n".join(

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import argparse
 
+from facerestore.cli import COMMANDS
 from facerestore.demo import DEMO_PRESETS, DEMO_SEED, PHOTO, demo_model, run_demo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="restore degraded synthetic faces and a real photo with the default model; write an HTML report",
+        help=COMMANDS["demo"],
         description="Renders held-out synthetic faces, degrades them with several presets, degrades a real "
         "public-domain photo x4, restores them with the default model (bundled weights, or --weights) and "
         "writes a report folder (index.html, PNG grids, a before/after picture, metrics.csv/.md) against bicubic.",

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 
+from facerestore.cli import COMMANDS
 from facerestore.cli.options import method_spec
 from facerestore.errors import ConfigError
 from facerestore.models.inference import PRECISIONS, prepare_for_inference
@@ -28,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from facerestore.evaluate.benchmark import BENCHMARKS, list_benchmarks
 
     parser = subparsers.add_parser(
-        "eval", help="PSNR / SSIM / identity of a method on a benchmark; combine runs into one table",
+        "eval", help=COMMANDS["eval"],
         description="Run a method (or bicubic) over a synthetic benchmark or a folder of aligned faces and write "
                     "a Markdown + CSV table per scale / preset and a comparison grid; or combine runs.",
         epilog="benchmarks (--data):\n" + "\n".join(

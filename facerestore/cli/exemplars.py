@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from facerestore.cli import COMMANDS
 from facerestore.errors import ConfigError, ImageWriteError
 from facerestore.methods.song.exemplar_bank import bank_from_folder, synthetic_bank
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("exemplars", help="exemplar banks for Song et al.'s detail enhancement",
+    parser = subparsers.add_parser("exemplars", help=COMMANDS["exemplars"],
                                    description="Manage exemplar banks (aligned HR faces with identities).")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = actions.add_parser("build", help="build a bank from a folder of aligned faces or synthetic faces",

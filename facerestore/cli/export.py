@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from facerestore.cli import COMMANDS
 from facerestore.cli.options import method_spec
 
 TOLERANCE = 1e-4  # largest |onnxruntime - PyTorch| accepted on random inputs
@@ -14,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from facerestore.export.onnx import DEFAULT_OPSET
 
     parser = subparsers.add_parser(
-        "export", help="export a trained method to ONNX (checked by onnxruntime)",
+        "export", help=COMMANDS["export"],
         description="Write the test-time network of a weights file as an ONNX graph (method and options from the "
                     "file's metadata, or --method/--option for files without it), then run it with onnxruntime "
                     f"on random inputs and compare with PyTorch (at most {TOLERANCE:g}).")

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from facerestore.cli import COMMANDS
 from facerestore.errors import ConfigError, ImageWriteError
 from facerestore.metrics.folders import IdentityFn, evaluate_folders, write_csv
 from facerestore.metrics.identity import DlibIdentity, PCAIdentity
@@ -17,7 +18,7 @@ from facerestore.metrics.identity import DlibIdentity, PCAIdentity
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "metrics", help="PSNR / SSIM / identity of restored images against ground truths",
+        "metrics", help=COMMANDS["metrics"],
         description="Pair the images of two folders by file name stem and report mean PSNR and SSIM on the "
                     "Y channel (MATLAB BT.601, as the papers' tables) and optionally identity similarity.")
     parser.add_argument("--pred", required=True, type=Path, help="folder of restored images")

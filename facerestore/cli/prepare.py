@@ -9,13 +9,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from facerestore.cli import COMMANDS
 from facerestore.data.prepare import REPORT_FILE, prepare_folder
 from facerestore.face.detect import parse_upsample
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "prepare", help="detect, align and crop the faces of a photo folder into a data set folder",
+        "prepare", help=COMMANDS["prepare"],
         description="For every image under SRC (recursively): detect the largest face, align it to the "
                     "canonical 68-point template and write DST/<path>.png with its landmarks (.npy), and "
                     f"with --priors its parsing map and masks. Resumable; failures go to DST/{REPORT_FILE}.")

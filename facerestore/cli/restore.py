@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from facerestore.cli import COMMANDS
 from facerestore.cli.options import method_spec
 from facerestore.cli.output import find_images, prepare_output_folder, say_skipped_folders
 from facerestore.errors import ConfigError, ImageReadError, ImageWriteError
@@ -38,7 +39,7 @@ REPORT_FILE = "report.json"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "restore", help="restore every face of photos: detect, align, restore, paste back",
+        "restore", help=COMMANDS["restore"],
         description="Restore the faces of an image, a folder (recursively) or a glob; writes cropped_faces/, "
                     f"restored_faces/, cmp/, restored_imgs/ and {REPORT_FILE} under the output folder.")
     parser.add_argument("-i", "--input", required=True, help="image file, folder or glob (quote it)")

@@ -6,10 +6,12 @@ import argparse
 import os
 from pathlib import Path
 
+from facerestore.cli import COMMANDS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "serve", help="a local web page and HTTP API that restore uploaded photos",
+        "serve", help=COMMANDS["serve"],
         description="Serve GET / (a page: upload a photo, see it before/after), POST /restore (multipart 'image' "
                     "-> the restored photo; ?report=1 -> JSON) and GET /health with the default model or --weights.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")

@@ -7,9 +7,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from facerestore.cli import COMMANDS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("train", help="train a method from a recipe (configs/*.yaml)",
+    parser = subparsers.add_parser("train", help=COMMANDS["train"],
                                    description="Train a method from a YAML recipe; all its stages run in order.")
     parser.add_argument("config", help="recipe YAML file (configs/*.yaml)")
     parser.add_argument("--resume", metavar="auto|PATH",

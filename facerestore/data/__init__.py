@@ -10,11 +10,11 @@ from __future__ import annotations
 from facerestore.lazy import lazy_exports
 
 _EXPORTS = {
-    "FaceDataset": "base", "FaceRecord": "base", "CelebAFaces": "celeba", "FFHQFaces": "ffhq",
-    "FolderFaces": "folder", "AnnotationError": "formats", "HelenFaces": "helen", "IdentityPairs": "identity",
-    "guide_score": "identity", "MixedSources": "mix", "PhotoPatches": "natural_photos",
-    "prepare_folder": "prepare", "RealValFaces": "real_val", "SAMPLE_KEYS": "sample", "build_sample": "sample",
-    "collate_samples": "sample", "sample_rng": "sample", "SyntheticFaces": "synthetic",
+    "DATA_SOURCES": "sources", "FaceDataset": "base", "FaceRecord": "base", "CelebAFaces": "celeba",
+    "FFHQFaces": "ffhq", "FolderFaces": "folder", "AnnotationError": "formats", "HelenFaces": "helen",
+    "IdentityPairs": "identity", "guide_score": "identity", "MixedSources": "mix", "PhotoPatches": "natural_photos",
+    "PhotoFaces": "photo_faces", "prepare_folder": "prepare", "RealValFaces": "real_val", "SAMPLE_KEYS": "sample",
+    "build_sample": "sample", "collate_samples": "sample", "sample_rng": "sample", "SyntheticFaces": "synthetic",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,5 +1,7 @@
 """The common shape of every data set: a source gives one :class:`FaceRecord` per index, and
-:class:`FaceDataset` turns it into the sample dict of :mod:`facerestore.data.sample`."""
+:class:`FaceDataset` turns it into the sample dict of :mod:`facerestore.data.sample`. :data:`DATA_SOURCES`
+names the sources a recipe's data spec can build (filled by the source modules; import
+:mod:`facerestore.data.sources` for all of them)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -10,6 +12,9 @@ from torch.utils.data import Dataset
 
 from facerestore.data.sample import build_sample, check_keys, needs_landmarks, sample_rng
 from facerestore.errors import ConfigError
+from facerestore.registry import Registry
+
+DATA_SOURCES: Registry[type[FaceDataset]] = Registry("data source")
 
 
 @dataclass

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Literal
 
-from facerestore.data.base import FaceDataset, FaceRecord
+from facerestore.data.base import DATA_SOURCES, FaceRecord
 from facerestore.data.formats import find_file, read_celeba_landmarks, read_celeba_partition
-from facerestore.data.photos import LandmarkCache, crop_square, load_rgb, square_from_points
+from facerestore.data.photo_faces import PhotoFaces
+from facerestore.data.photos import crop_square, load_rgb, square_from_points
 from facerestore.errors import ConfigError
 from facerestore.face.detect import FaceDetector
 
@@ -19,7 +19,8 @@ PARTITION_FILE = "list_eval_partition.txt"
 SPLITS = {"train": 0, "val": 1, "test": 2}
 
 
-class CelebAFaces(FaceDataset):
+@DATA_SOURCES.register("celeba")
+class CelebAFaces(PhotoFaces, title="CelebA", splits=SPLITS, cache_prefix="celeba_"):
     """CelebA faces of ``split`` ("train", "val", "test" by the partition file, or "all"),
     cropped to ``size``.
 
@@ -28,17 +29,14 @@ class CelebAFaces(FaceDataset):
     priors need are detected once on the crop and cached (``cache_dir``, default
     ``root/.facerestore_cache``). Looks for ``list_landmarks_celeba.txt`` in ``root`` or ``root/Anno``,
     ``list_eval_partition.txt`` in ``root`` or ``root/Eval``, images in ``root/img_celeba`` or
-    ``root/Img/img_celeba``. Other arguments: :class:`FaceDataset`.
+    ``root/Img/img_celeba``. Other arguments: :class:`PhotoFaces`.
     """
 
     def __init__(self, root: str | os.PathLike, split: Literal["train", "val", "test", "all"] = "train",
                  size: int = 128, preset: str | None = "fish_x8", keys: Iterable[str] = ("lr", "hr"),
                  seed: int = 0, flip: float = 0.0, preset_options: Mapping | None = None, *,
                  detector: FaceDetector | None = None, cache_dir: str | os.PathLike | None = None):
-        super().__init__(size, preset, keys, seed, flip, preset_options)
-        if split not in (*SPLITS, "all"):
-            raise ConfigError(f"CelebA split must be one of {(*SPLITS, 'all')}, got {split!r}")
-        self.root = Path(root)
+        super().__init__(root, size, preset, keys, seed, flip, preset_options, split, detector, cache_dir)
         self.points = read_celeba_landmarks(find_file(self.root, (LANDMARK_FILE, f"Anno/{LANDMARK_FILE}"),
                                                       "CelebA landmark file"))
         self.images = find_file(self.root, ("img_celeba", "Img/img_celeba"), "CelebA image folder")
@@ -53,7 +51,6 @@ class CelebAFaces(FaceDataset):
                                   f"e.g. {unlisted[0]}", partition_file)
             names = [name for name in names if partition[name] == SPLITS[split]]
         self.names = names
-        self.cache = LandmarkCache(self.root, cache_dir, detector)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -64,5 +61,5 @@ class CelebAFaces(FaceDataset):
         points = self.points[name]
         centre, side = square_from_points(points[:2], points[3:].mean(axis=0))
         hr, _ = crop_square(load_rgb(path), centre, side, self.size)
-        landmarks = self.cache.get(f"celeba_{self.size}/{name}", hr, path) if self.wants_landmarks() else None
+        landmarks = self.landmarks_for(path, hr, key=name) if self.wants_landmarks() else None
         return FaceRecord(hr, landmarks)

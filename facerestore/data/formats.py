@@ -95,6 +95,13 @@ def read_landmarks(path: str | os.PathLike) -> np.ndarray:
     return _check_points(np.array(rows, dtype=np.float64).reshape(-1, 2), NUM_LANDMARKS, path)
 
 
+def layout_landmarks(image_path: Path) -> np.ndarray | None:
+    """The landmarks of the layout file beside ``NAME.<ext>`` (the first of :func:`landmark_candidates` that
+    exists), None when there is none."""
+    found = next((path for path in landmark_candidates(image_path) if path.is_file()), None)
+    return None if found is None else read_landmarks(found)
+
+
 def write_landmarks(path: str | os.PathLike, points: np.ndarray) -> None:
     """Write (68, 2) landmarks as float32 ``.npy``, atomically."""
     stream = io.BytesIO()

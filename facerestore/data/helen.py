@@ -11,10 +11,10 @@ from typing import Literal
 
 import numpy as np
 
-from facerestore.data.base import FaceDataset, FaceRecord
+from facerestore.data.base import DATA_SOURCES, FaceRecord
 from facerestore.data.formats import AnnotationError, find_file, list_images, read_helen_annotation
-from facerestore.data.photos import LandmarkCache, crop_square, load_rgb, square_from_points
-from facerestore.errors import ConfigError
+from facerestore.data.photo_faces import PhotoFaces
+from facerestore.data.photos import crop_square, load_rgb, square_from_points
 from facerestore.face.detect import FaceDetector
 
 # Helen's 194 points: jaw 0-40, nose 41-57, outer lips 58-85, inner lips 86-113, eyes 114-133 and
@@ -30,22 +30,20 @@ def helen_square(points: np.ndarray) -> tuple[np.ndarray, float]:
     return square_from_points(eyes, points[OUTER_LIPS].mean(axis=0))
 
 
-class HelenFaces(FaceDataset):
+@DATA_SOURCES.register("helen")
+class HelenFaces(PhotoFaces, title="Helen", splits=SPLIT_FILES, cache_prefix="helen_"):
     """Helen faces of ``split`` ("train", "test" from the name lists, or "all"), cropped to ``size``.
 
     ``root`` holds ``annotation/`` and the images anywhere below it (``train_1`` ... ``test``), found
     by name. The 68 landmarks are detected once on the crop and cached, as for
-    :class:`facerestore.data.CelebAFaces`. Other arguments: :class:`FaceDataset`.
+    :class:`facerestore.data.CelebAFaces`. Other arguments: :class:`PhotoFaces`.
     """
 
     def __init__(self, root: str | os.PathLike, split: Literal["train", "test", "all"] = "train",
                  size: int = 128, preset: str | None = "fish_x8", keys: Iterable[str] = ("lr", "hr"),
                  seed: int = 0, flip: float = 0.0, preset_options: Mapping | None = None, *,
                  detector: FaceDetector | None = None, cache_dir: str | os.PathLike | None = None):
-        super().__init__(size, preset, keys, seed, flip, preset_options)
-        if split not in (*SPLIT_FILES, "all"):
-            raise ConfigError(f"Helen split must be one of {(*SPLIT_FILES, 'all')}, got {split!r}")
-        self.root = Path(root)
+        super().__init__(root, size, preset, keys, seed, flip, preset_options, split, detector, cache_dir)
         annotations = find_file(self.root, ("annotation",), "Helen annotation folder")
         images = {path.stem: path for path in list_images(self.root)}
         self.items: list[tuple[Path, np.ndarray]] = []
@@ -60,7 +58,6 @@ class HelenFaces(FaceDataset):
             if name not in images:
                 raise AnnotationError(f"names image {name!r}, which is not under {self.root}", annotation, 1)
             self.items.append((images[name], points))
-        self.cache = LandmarkCache(self.root, cache_dir, detector)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -69,5 +66,5 @@ class HelenFaces(FaceDataset):
         path, points = self.items[index]
         centre, side = helen_square(points)
         hr, _ = crop_square(load_rgb(path), centre, side, self.size)
-        landmarks = self.cache.get(f"helen_{self.size}/{path.stem}", hr, path) if self.wants_landmarks() else None
+        landmarks = self.landmarks_for(path, hr, key=path.stem) if self.wants_landmarks() else None
         return FaceRecord(hr, landmarks)

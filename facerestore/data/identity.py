@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facerestore.data.base import FaceDataset, FaceRecord
-from facerestore.data.formats import landmark_candidates, list_images, read_landmarks
-from facerestore.data.photos import LandmarkCache, load_rgb, rescale_points, resize_face
+from facerestore.data.base import DATA_SOURCES, FaceRecord
+from facerestore.data.formats import layout_landmarks, list_images
+from facerestore.data.photo_faces import PhotoFaces
 from facerestore.errors import ConfigError
 from facerestore.face import labels as L
 from facerestore.face.align import template_68
@@ -60,7 +60,8 @@ def guide_score(landmarks: np.ndarray) -> float:
     return openness - 2.0 * abs(yaw - 0.5) - abs(pitch / _TEMPLATE_PITCH - 1.0)
 
 
-class IdentityPairs(FaceDataset):
+@DATA_SOURCES.register("identity")
+class IdentityPairs(PhotoFaces, cache_prefix="identity_"):
     """GFRNet pairs from ``root/<identity>/*``: each identity folder (at least two images) gives its
     best :func:`guide_score` image as the guide and up to ``max_targets`` of the others (file-name
     order) as targets (GFRNet §4.1: at most five images per identity, one the guide). Images are
@@ -68,7 +69,7 @@ class IdentityPairs(FaceDataset):
     ``size`` (256 in GFRNet); their landmarks come from layout files or are detected once and cached
     (``cache_dir``, default ``root/.facerestore_cache``) - all at construction, as the guide choice
     needs them. GFRNet keeps the photos unaligned; aligned crops make an easier task.
-    Default keys: GFRNet's inputs. Other arguments: :class:`FaceDataset`.
+    Default keys: GFRNet's inputs. Other arguments: :class:`PhotoFaces`.
     """
 
     provides = frozenset({"identity", "guide", "guide_landmarks"})
@@ -77,13 +78,11 @@ class IdentityPairs(FaceDataset):
                  keys: Iterable[str] = ("lr_up", "hr", "guide", "landmarks", "guide_landmarks"), seed: int = 0,
                  flip: float = 0.0, preset_options: Mapping | None = None, *, max_targets: int = 4,
                  detector: FaceDetector | None = None, cache_dir: str | os.PathLike | None = None):
-        super().__init__(size, preset, keys, seed, flip, preset_options)
+        super().__init__(root, size, preset, keys, seed, flip, preset_options, detector=detector, cache_dir=cache_dir)
         if max_targets < 1:
             raise ConfigError(f"max_targets must be >= 1, got {max_targets}")
-        self.root = Path(root)
         if not self.root.is_dir():
             raise ConfigError("identity root folder not found", self.root)
-        self.cache = LandmarkCache(self.root, cache_dir, detector)
         self.landmarks: dict[Path, np.ndarray] = {}
         self.pairs: list[tuple[int, Path, Path]] = []
         folders = sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -100,18 +99,13 @@ class IdentityPairs(FaceDataset):
             raise ConfigError("no identity folder with two or more face images", self.root)
 
     def _landmarks(self, path: Path) -> np.ndarray:
-        image = load_rgb(path)
-        face = resize_face(image, self.size, path)
-        landmark_file = next((p for p in landmark_candidates(path) if p.is_file()), None)
-        if landmark_file is not None:
-            factor = self.size / image.shape[0]
-            return rescale_points(read_landmarks(landmark_file), (factor, factor))
-        return self.cache.get(f"identity_{self.size}/{path.relative_to(self.root).as_posix()}", face, path)
+        face, side = self.load_aligned(path)
+        return self.landmarks_for(path, face, layout_landmarks(path), side)
 
     def __len__(self) -> int:
         return len(self.pairs)
 
     def record(self, index: int) -> FaceRecord:
         identity, target, guide = self.pairs[index]
-        return FaceRecord(resize_face(load_rgb(target), self.size, target), self.landmarks[target], None, identity,
-                          resize_face(load_rgb(guide), self.size, guide), self.landmarks[guide])
+        return FaceRecord(self.load_aligned(target)[0], self.landmarks[target], None, identity,
+                          self.load_aligned(guide)[0], self.landmarks[guide])

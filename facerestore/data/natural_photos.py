@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from facerestore.data.base import FaceDataset, FaceRecord
+from facerestore.data.base import DATA_SOURCES, FaceDataset, FaceRecord
 from facerestore.data.downloads import FetchError, file_sha256, make_folder, sha256_hex
 from facerestore.data.formats import list_images
 from facerestore.data.sample import needs_landmarks
@@ -125,6 +125,7 @@ def fetch_natural_photos(root: Path | None = None, photos: Sequence[NaturalPhoto
     return root
 
 
+@DATA_SOURCES.register("photos")
 class PhotoPatches(FaceDataset):
     """``count`` random ``size``×``size`` HR patches of the photographs under ``root`` (default
     :func:`photos_dir`), each photo first area-downscaled by an integer factor drawn in ``downscale``

@@ -92,14 +92,3 @@ class LandmarkCache:
         cached.parent.mkdir(parents=True, exist_ok=True)
         write_landmarks(cached, face.landmarks)
         return face.landmarks
-
-
-
-def aligned_face_landmarks(points: np.ndarray | None, source_side: int, hr: np.ndarray, size: int,
-                           cache: LandmarkCache, key: str, path: Path) -> np.ndarray:
-    """Landmarks of an aligned face resized from ``source_side`` to ``size``: the given ``points`` (source
-    pixels) rescaled, or, when there are none, detected once on ``hr`` and cached under ``key``."""
-    if points is None:
-        return cache.get(key, hr, path)
-    factor = size / source_side
-    return rescale_points(points, (factor, factor))

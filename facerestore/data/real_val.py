@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from facerestore.data.base import DATA_SOURCES
 from facerestore.data.folder import FolderFaces
 from facerestore.data.formats import AnnotationError, write_landmarks
 from facerestore.errors import ConfigError, ImageReadError
@@ -340,6 +341,7 @@ def fetch_real_val(root: Path | None = None, *, log: Log | None = None) -> dict:
     return align_photos(root, log=log)
 
 
+@DATA_SOURCES.register("real_val")
 class RealValFaces(FolderFaces):
     """The aligned ``size`` crops as a data source (``data.val: {source: real_val, preset: fish_x4}``), for a
     recipe's validation and model selection on real faces; never train on it. Other arguments:

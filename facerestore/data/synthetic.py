@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from facerestore.data.base import FaceDataset, FaceRecord
+from facerestore.data.base import DATA_SOURCES, FaceDataset, FaceRecord
 from facerestore.errors import ConfigError
 from facerestore.synth import SIZES, identity_of, render_face, render_pair
 
@@ -30,6 +30,7 @@ def quantise(image: np.ndarray) -> np.ndarray:
     return (np.rint(np.clip(image, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
 
 
+@DATA_SOURCES.register("synthetic")
 class SyntheticFaces(FaceDataset):
     """``count`` rendered faces of ``size`` (128, 256 or 512) from ``seed``.
 

@@ -25,6 +25,7 @@ from facerestore.degrade.motion_flow import DEFAULT_MAX_LENGTH, blur_foreground,
 from facerestore.degrade.noise import add_gaussian_noise, jpeg_compress
 from facerestore.degrade.resize import imresize
 from facerestore.errors import ConfigError
+from facerestore.registry import Registry
 
 Outputs = dict[str, np.ndarray]
 
@@ -203,30 +204,29 @@ def _fish(factor: int) -> Callable[..., tuple[Outputs, dict]]:
     return fish
 
 
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in (
-        Preset("song_sr", "Song et al. 2019 §4", "Gaussian blur sigma in [1.4, 1.7], bicubic x4", ("lr",), song_sr),
-        Preset("song_deblur", "Song et al. 2019 §4", "motion kernel from a bank of 200, bicubic x4", ("lr",),
-               song_deblur),
-        Preset("yun_x8", "Yun & Park §4.1", "motion-flow blur of the face foreground, bicubic x8",
-               ("lr", "hr_blur"), yun_x8),
-        Preset("gfrnet_general", "Li et al. 2018 (GFRNet) §3.2, Eq. 4",
-               "Gaussian blur, bicubic down 1-8, AWGN 0-7, JPEG 10-40 or none, bicubic up", ("lr", "lr_up"),
-               gfrnet_general),
-        Preset("ufv_multires", "Peng et al. (UFVNet) §IV-A", "bicubic down to r x HR (MR3/MR7/MR8), bicubic up",
-               ("lr", "lr_up"), ufv_multires),
-        Preset("blind_mix", "the bundled default (docs/training.md)",
-               "ufv_multires MR8 0.5, gfrnet_general 0.3, clean bicubic x1-8 0.2", ("lr", "lr_up"), blind_mix),
-        *(Preset(f"fish_x{f}", "Wang et al. (FishFSRNet) §IV-B", f"bicubic x{f} (128 -> {128 // f})", ("lr",),
-                 _fish(f)) for f in (4, 8, 16)),
-    )
-}
+PRESETS: Registry[Preset] = Registry("degradation preset")
+for _preset in (
+    Preset("song_sr", "Song et al. 2019 §4", "Gaussian blur sigma in [1.4, 1.7], bicubic x4", ("lr",), song_sr),
+    Preset("song_deblur", "Song et al. 2019 §4", "motion kernel from a bank of 200, bicubic x4", ("lr",),
+           song_deblur),
+    Preset("yun_x8", "Yun & Park §4.1", "motion-flow blur of the face foreground, bicubic x8",
+           ("lr", "hr_blur"), yun_x8),
+    Preset("gfrnet_general", "Li et al. 2018 (GFRNet) §3.2, Eq. 4",
+           "Gaussian blur, bicubic down 1-8, AWGN 0-7, JPEG 10-40 or none, bicubic up", ("lr", "lr_up"),
+           gfrnet_general),
+    Preset("ufv_multires", "Peng et al. (UFVNet) §IV-A", "bicubic down to r x HR (MR3/MR7/MR8), bicubic up",
+           ("lr", "lr_up"), ufv_multires),
+    Preset("blind_mix", "the bundled default (docs/training.md)",
+           "ufv_multires MR8 0.5, gfrnet_general 0.3, clean bicubic x1-8 0.2", ("lr", "lr_up"), blind_mix),
+    *(Preset(f"fish_x{f}", "Wang et al. (FishFSRNet) §IV-B", f"bicubic x{f} (128 -> {128 // f})", ("lr",),
+             _fish(f)) for f in (4, 8, 16)),
+):
+    PRESETS.add(_preset.name, _preset)
 
 
 def list_presets() -> list[str]:
     """Preset names, sorted."""
-    return sorted(PRESETS)
+    return PRESETS.names()
 
 
 def apply_preset(
@@ -237,12 +237,10 @@ def apply_preset(
     Returns ``(outputs, params)``; ``params`` starts with ``{"preset": name}`` and is JSON-serialisable.
     Raises :class:`ConfigError` for an unknown preset, option or malformed image.
     """
-    if name not in PRESETS:
-        raise ConfigError(f"unknown degradation preset {name!r}; choose one of {list_presets()}")
+    fn = PRESETS.get(name).fn
     hr = np.asarray(hr, dtype=np.float32)
     if hr.ndim != 3 or hr.shape[2] not in (1, 3):
         raise ConfigError(f"preset {name} expects an HxWxC image with C = 1 or 3, got shape {hr.shape}")
-    fn = PRESETS[name].fn
     try:
         inspect.signature(fn).bind(hr, rng, **options)
     except TypeError as error:

@@ -19,6 +19,7 @@ from facerestore.errors import ConfigError, WeightsError
 from facerestore.methods.metadata import WeightsInfo, read_weights_info
 from facerestore.methods.options import check_options
 from facerestore.models.weights import check_shapes, load_weights_file
+from facerestore.registry import Registry
 
 
 def to_signed(x: torch.Tensor) -> torch.Tensor:
@@ -50,7 +51,10 @@ class Method(nn.Module):
     :func:`facerestore.methods.options.check_options`). ``weights_of``: the method whose weights files this one
     loads (Song et al.'s method runs the weights FSGN training writes). ``runtime_options``: options that are
     not part of the weights (data such as an exemplar bank), never stored in a file's metadata.
-    ``options``: the build options, set by :func:`build_method`.
+    ``options``: the build options, set by :func:`build_method`. Facts the photo pipeline reads:
+    ``learned`` (False: no weights file to look for), ``native_lr_range`` (the LR sides a method with a fixed
+    output and no fixed scale restores; None: 8 … ``hr_size``), ``returns_warped_guide`` (it has
+    ``warped_guide(sample)``, GFRNet).
     """
 
     name: ClassVar[str]
@@ -58,6 +62,9 @@ class Method(nn.Module):
     network: ClassVar[str | None] = None
     weights_of: ClassVar[str | None] = None
     runtime_options: ClassVar[frozenset[str]] = frozenset()
+    learned: ClassVar[bool] = True
+    native_lr_range: ClassVar[tuple[int, int] | None] = None
+    returns_warped_guide: ClassVar[bool] = False
     options: dict
 
     def __init__(self, hr_size: int | None = None, scale: float | None = None):
@@ -94,13 +101,12 @@ class Method(nn.Module):
         return self
 
 
-METHODS: dict[str, type[Method]] = {}
+METHODS: Registry[type[Method]] = Registry("method")
 
 
 def register_method(cls: type[Method]) -> type[Method]:
-    if cls.name in METHODS:
-        raise ValueError(f"method {cls.name!r} is registered twice")
-    METHODS[cls.name] = cls
+    """Class decorator: register a method under its ``name``."""
+    METHODS.add(cls.name, cls)
     return cls
 
 
@@ -109,10 +115,7 @@ def describe_options(options: Mapping) -> str:
 
 
 def method_class(name: str) -> type[Method]:
-    try:
-        return METHODS[name]
-    except KeyError:
-        raise ConfigError(f"unknown method {name!r}; available: {', '.join(sorted(METHODS))}") from None
+    return METHODS.get(name)
 
 
 def check_method_options(name: str, options: Mapping) -> None:
@@ -158,4 +161,4 @@ def build_method(name: str | None = None, weights: str | os.PathLike | None = No
 
 
 def list_methods() -> list[str]:
-    return sorted(METHODS)
+    return METHODS.names()

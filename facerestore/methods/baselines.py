@@ -21,6 +21,7 @@ class BicubicMethod(Method):
 
     name = "bicubic"
     requires = frozenset({"lr"})
+    learned = False
     KERNELS = ("matlab", "pytorch")
 
     def __init__(self, scale: float = 4, hr_size: int | None = None, kernel: str = "matlab"):
@@ -106,6 +107,7 @@ class SPARNetMethod(Method):
 
     name = "sparnet"
     requires = frozenset({"lr_up"})
+    native_lr_range = (8, 64)  # 1/16 … 8/16 of 128, UFVNet §IV-A's MR8 rates
 
     def __init__(self, variant: str = "sparnet", hr_size: int = 128, scale: float | None = None, width: float = 1.0,
                  residual: bool = False):

@@ -39,6 +39,8 @@ class GFRNetMethod(Method):
 
     name = "gfrnet"
     requires = frozenset({"lr_up", "guide"})
+    native_lr_range = (32, 256)  # s ∈ [1, 8] at 256 (GFRNet §4.1)
+    returns_warped_guide = True
 
     def __init__(self, hr_size: int = 256, use_warpnet: bool = True, use_guide: bool = True, channels: int = 64,
                  residual: bool = False):

@@ -2,9 +2,8 @@
 
 A method's options are its ``__init__`` keyword parameters; a method whose ``network`` class attribute names
 a registered model also takes that model builder's parameters (they reach it through ``**options``). Types
-come from the annotations (strings under ``from __future__ import annotations``): ``bool``, ``int``,
-``float``, ``str`` and ``None`` are checked (an ``int`` is a valid ``float``, a ``bool`` is neither); other
-annotations accept any value. ``prefix`` lets the CLI speak of ``--option``.
+come from the annotations, checked by :func:`facerestore.registry.accepts`. ``prefix`` lets the CLI speak of
+``--option``.
 """
 from __future__ import annotations
 
@@ -13,14 +12,7 @@ from collections.abc import Mapping
 
 from facerestore.errors import ConfigError
 from facerestore.models.registry import MODELS
-
-_CHECKS = {
-    "bool": lambda v: isinstance(v, bool),
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "str": lambda v: isinstance(v, str),
-    "None": lambda v: v is None,
-}
+from facerestore.registry import accepts
 
 
 def option_parameters(cls: type) -> dict[str, inspect.Parameter]:
@@ -36,15 +28,6 @@ def option_parameters(cls: type) -> dict[str, inspect.Parameter]:
     return parameters
 
 
-def _accepts(annotation, value) -> bool:
-    if annotation is inspect.Parameter.empty or not isinstance(annotation, str):
-        return True
-    checks = [_CHECKS.get(part.strip()) for part in annotation.split("|")]
-    if any(check is None for check in checks):
-        return True  # a type we do not check (a path, a bank object, a tuple ...)
-    return any(check(value) for check in checks)
-
-
 def check_options(name: str, cls: type, options: Mapping, prefix: str = "option ") -> None:
     """:class:`ConfigError` for an option ``cls`` does not take (listing the valid ones) or of the wrong type."""
     parameters = option_parameters(cls)
@@ -52,5 +35,5 @@ def check_options(name: str, cls: type, options: Mapping, prefix: str = "option 
         if key not in parameters:
             raise ConfigError(f"method {name} has no {prefix}{key!r}; valid: {', '.join(sorted(parameters)) or 'none'}")
         annotation = parameters[key].annotation
-        if not _accepts(annotation, value):
+        if not accepts(annotation, value):
             raise ConfigError(f"method {name} {prefix}{key} must be {annotation}, got {value!r}")

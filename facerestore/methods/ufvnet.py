@@ -21,6 +21,7 @@ class UFVNetMethod(Method):
 
     name = "ufvnet"
     requires = frozenset({"lr"})
+    native_lr_range = (8, 128)  # the default weights are trained on 8 … 128 px faces (factors 1 … 16)
     network = "ufvnet"
 
     def __init__(self, hr_size: int = 128, **options):

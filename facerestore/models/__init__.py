@@ -15,6 +15,6 @@ from facerestore.models import (  # noqa: F401  (imported for registration)
     ufvnet,
     yun_park,
 )
-from facerestore.models.registry import build_model, count_parameters, list_models, register_model
+from facerestore.models.registry import MODELS, build_model, count_parameters, list_models, register_model
 
-__all__ = ["build_model", "count_parameters", "list_models", "register_model"]
+__all__ = ["MODELS", "build_model", "count_parameters", "list_models", "register_model"]

@@ -20,6 +20,7 @@ from facerestore.errors import FaceRestoreError, WeightsError
 from facerestore.models import fishfsrnet, gfrnet, parsingnet, sparnet
 from facerestore.models.registry import build_model
 from facerestore.models.weights import load_torch_state_dict, preview_keys, save_weights_file
+from facerestore.registry import Registry
 
 
 
@@ -38,14 +39,13 @@ class Converter:
     detect: Callable[[dict[str, torch.Tensor]], dict] | None = None
 
 
-CONVERTERS: dict[str, Converter] = {
-    "fishfsrnet-official": Converter(fishfsrnet, "fishfsrnet", {"compat": "official"},
-                                     detect=lambda sd: {"scale": fishfsrnet.official_scale(sd)}),
-    "parsingnet-official": Converter(parsingnet, "parsingnet"),
-    "sparnet-official": Converter(sparnet, "sparnet", convert_options={"variant": "sparnet"}),
-    "sparnet-light-official": Converter(sparnet, "sparnet_light_attn3d", convert_options={"variant": "light"}),
-    "gfrnet-warpnet-official": Converter(gfrnet, "gfrnet_warpnet"),
-}
+CONVERTERS: Registry[Converter] = Registry("converter")
+CONVERTERS.add("fishfsrnet-official", Converter(fishfsrnet, "fishfsrnet", {"compat": "official"},
+                                                detect=lambda sd: {"scale": fishfsrnet.official_scale(sd)}))
+CONVERTERS.add("parsingnet-official", Converter(parsingnet, "parsingnet"))
+CONVERTERS.add("sparnet-official", Converter(sparnet, "sparnet", convert_options={"variant": "sparnet"}))
+CONVERTERS.add("sparnet-light-official", Converter(sparnet, "sparnet_light_attn3d", convert_options={"variant": "light"}))
+CONVERTERS.add("gfrnet-warpnet-official", Converter(gfrnet, "gfrnet_warpnet"))
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,9 @@ def convert_state_dict(name: str, state_dict: dict[str, torch.Tensor], path: str
     ``options`` override the table's and the detected ones (e.g. ``scale=4``). Raises :class:`WeightsError`
     (naming ``path``) listing missing, unexpected and mis-shaped tensors.
     """
-    try:
-        converter = CONVERTERS[name]
-    except KeyError:
-        raise WeightsError(f"unknown converter {name!r}; available: {', '.join(sorted(CONVERTERS))}", path) from None
+    if name not in CONVERTERS:
+        raise WeightsError(f"unknown converter {name!r}; available: {', '.join(CONVERTERS.names())}", path)
+    converter = CONVERTERS[name]
     try:
         detected = converter.detect(state_dict) if converter.detect and not options else {}
         specific = {**detected, **options}

@@ -44,7 +44,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from facerestore.errors import ConfigError, WeightsError
-from facerestore.models.parsingnet import PrefixRules, ResBlock, rename_prefix
+from facerestore.models._blocks import ResBlock
+from facerestore.models._rename import PrefixRules, rename_prefix
 from facerestore.models.registry import register_model
 
 COMPAT_MODES = ("paper", "official")

@@ -10,21 +10,9 @@ import re
 import torch
 from torch import nn
 
+from facerestore.models._blocks import ResBlock
+from facerestore.models._rename import PrefixRules, rename_prefix
 from facerestore.models.registry import register_model
-
-
-class ResBlock(nn.Module):
-    """EDSR-style residual block (paper ref. [63]): ``x + res_scale * conv(relu(conv(x)))``, 3×3, no BatchNorm."""
-
-    def __init__(self, channels: int = 64, res_scale: float = 1.0):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
-        self.res_scale = res_scale
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.add(x, self.conv2(self.relu(self.conv1(x))), alpha=self.res_scale)
 
 
 class ParsingNet(nn.Module):
@@ -49,8 +37,6 @@ def build_parsingnet(res_scale: float = 0.2) -> ParsingNet:
     return ParsingNet(res_scale=res_scale)
 
 
-PrefixRules = tuple[tuple[re.Pattern, str], ...]
-
 # Official name prefix → ours (``parsing/parsingnet.py``: ``head.0``, ``body.i.body.{0,2}``, ``feature.0``).
 _OFFICIAL_PREFIXES: PrefixRules = (
     (re.compile(r"head\.0\."), "head."),
@@ -58,15 +44,6 @@ _OFFICIAL_PREFIXES: PrefixRules = (
     (re.compile(r"body\.(\d+)\.body\.0\."), r"body.\1.conv1."),
     (re.compile(r"body\.(\d+)\.body\.2\."), r"body.\1.conv2."),
 )
-
-
-def rename_prefix(name: str, rules: PrefixRules) -> str | None:
-    """Apply the first rule whose pattern matches the start of ``name``; ``None`` when none matches."""
-    for pattern, replacement in rules:
-        match = pattern.match(name)
-        if match:
-            return match.expand(replacement) + name[match.end():]
-    return None
 
 
 def convert_official(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""Model registry: a plain dict filled by the :func:`register_model` decorator.
+"""Model registry (:class:`facerestore.registry.Registry`) filled by the :func:`register_model` decorator.
 
 Every network file under ``facerestore/models/`` decorates its public constructor(s); the
 package ``__init__`` imports those files explicitly (no import-by-filename magic).
@@ -9,34 +9,23 @@ from typing import Callable
 
 from torch import nn
 
-from facerestore.errors import ConfigError
+from facerestore.registry import Registry
 
-MODELS: dict[str, Callable[..., nn.Module]] = {}
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 
 
 def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Register ``builder`` under ``name``; a name registered twice is a programming error."""
-
-    def decorator(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if name in MODELS:
-            raise ValueError(f"model name {name!r} is registered twice")
-        MODELS[name] = builder
-        return builder
-
-    return decorator
+    return MODELS.register(name)
 
 
 def build_model(name: str, **options) -> nn.Module:
-    """Build the network registered as ``name`` with keyword ``options``."""
-    try:
-        builder = MODELS[name]
-    except KeyError:
-        raise ConfigError(f"unknown model {name!r}; available: {', '.join(list_models())}") from None
-    return builder(**options)
+    """Build the network registered as ``name`` with keyword ``options`` (bound to its signature first)."""
+    return MODELS.build(name, **options)
 
 
 def list_models() -> list[str]:
-    return sorted(MODELS)
+    return MODELS.names()
 
 
 def count_parameters(model: nn.Module) -> int:

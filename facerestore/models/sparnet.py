@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facerestore.errors import WeightsError
-from facerestore.models.parsingnet import PrefixRules, rename_prefix
+from facerestore.models._rename import PrefixRules, rename_prefix
 from facerestore.models.registry import register_model
 
 NEGATIVE_SLOPE = 0.2

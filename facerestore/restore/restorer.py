@@ -10,9 +10,9 @@ LR crop size (choices, documented in docs/restore.md):
 
 * fixed ``hr_size`` and ``scale`` (FishFSRNet, Yun & Park): ``hr_size / scale``, as trained;
 * ``scale`` None (UFVNet, SPARNet, GFRNet): the face's native resolution, i.e. the side in photo pixels of
-  its template crop (template size over the similarity's scale), clamped to ``NATIVE_LR_RANGE``: UFVNet
-  8…128 (its default weights are trained on 8…128 px faces, factors 1…16), SPARNet 8…64 (1/16…8/16 of 128,
-  UFVNet §IV-A's MR8 sets), GFRNet 32…256 (s ∈ [1, 8] at 256, GFRNet §4.1);
+  its template crop (template size over the similarity's scale), clamped to the method's ``native_lr_range``:
+  UFVNet 8…128 (its default weights are trained on 8…128 px faces, factors 1…16), SPARNet 8…64 (1/16…8/16 of
+  128, UFVNet §IV-A's MR8 sets), GFRNet 32…256 (s ∈ [1, 8] at 256, GFRNet §4.1);
 * ``hr_size`` None (bicubic, SRCNN, VDSR, SRResNet, FSGN): ``face_size / scale`` when ``face_size`` is given,
   else the native resolution clamped to 8…128, and the output is ``scale`` times larger.
 
@@ -52,9 +52,8 @@ from facerestore.face.priors import component_masks
 from facerestore.io import ImageInfo, ensure_not_input, from_float, read_image, split_alpha, to_float, write_image
 from facerestore.methods import Method, build_method, check_method_options
 from facerestore.models.inference import PRECISIONS, prepare_for_inference
-from facerestore.restore.weights_cache import DEFAULT_METHOD, WEIGHTLESS_METHODS, resolve_weights
+from facerestore.restore.weights_cache import DEFAULT_METHOD, resolve_weights
 
-NATIVE_LR_RANGE: Mapping[str, tuple[int, int]] = {"ufvnet": (8, 128), "sparnet": (8, 64), "gfrnet": (32, 256)}
 FREE_SIZE_LR_RANGE = (8, 128)  # methods with hr_size None
 MAX_SQUEEZE = 1.0  # faces above this times the largest restorable face keep bicubic (docs/restore.md)
 DEFAULT_SCALE = 2.0  # background factor for methods without a fixed scale
@@ -222,8 +221,8 @@ class FaceRestorer:
             self.weights = resolve_weights(method, weights, allow_untrained=allow_untrained)
             if self.weights is None:
                 method = method or DEFAULT_METHOD
-            self.untrained = self.weights is None and method not in WEIGHTLESS_METHODS
             built = build_method(method, self.weights, **{**(options or {}), **method_options})
+            self.untrained = self.weights is None and built.learned
         method = built.name
         unknown = built.requires - SAMPLE_KEYS
         if unknown:
@@ -253,7 +252,7 @@ class FaceRestorer:
             return max(1, round(hr_size / scale))
         if hr_size is None and self.face_size is not None:
             return max(1, round(self.face_size / scale))
-        low, high = FREE_SIZE_LR_RANGE if hr_size is None else NATIVE_LR_RANGE.get(self.name, (8, hr_size))
+        low, high = FREE_SIZE_LR_RANGE if hr_size is None else self.method.native_lr_range or (8, hr_size)
         return int(np.clip(round(native), low, high))
 
     def hr_size(self, lr_size: int) -> int:
@@ -410,7 +409,7 @@ class FaceRestorer:
             if guide is None:
                 raise ConfigError(f"method {self.name} needs a guide photo of the same person (--guide)")
             guide = guide if isinstance(guide, torch.Tensor) else self.prepare_guide(guide)
-        with_guide = save_warped_guide and hasattr(self.method, "warped_guide")
+        with_guide = save_warped_guide and self.method.returns_warped_guide
         for indices in groups.values():
             sample = self._sample([faces[i].crop for i in indices], [faces[i].points for i in indices], guide)
             outputs = self._run(sample, self.method)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from facerestore.errors import WeightsError
 from facerestore.io.home import HOME_ENV, home_dir
+from facerestore.methods.base import method_class
 
-WEIGHTLESS_METHODS = frozenset({"bicubic"})  # methods without learned parameters
 # The bundled default: UFVNet (Peng et al.), trained here for any input size and a blind mix of degradations
 # (configs/ufvnet_default_clean.yaml, then ufvnet_default_tune.yaml; docs/training.md, "The bundled default").
 # The EDSR-baseline yardstick ships too (--method edsr, x4).
@@ -60,7 +60,7 @@ def resolve_weights(method: str | None, weights: str | os.PathLike | None = None
             raise WeightsError("no such weights file" if not path.exists() else "is not a file", path)
         return path
     method = method or DEFAULT_METHOD
-    if method in WEIGHTLESS_METHODS:
+    if not method_class(method).learned:
         return None
     cached = cached_weights_path(method)
     if cached.is_file():

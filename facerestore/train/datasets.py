@@ -1,7 +1,8 @@
 """Training data from a recipe's data spec, in a resumable order.
 
-A data spec is a mapping ``{source: synthetic|folder|celeba|helen|ffhq|identity|photos|real_val, cache: bool, ...}``; the
-other keys are the source class's keyword arguments (:mod:`facerestore.data`), ``keys`` come from the objective.
+A data spec is a mapping ``{source: synthetic|folder|celeba|helen|ffhq|identity|photos|real_val, cache: bool, ...}``
+(the names of :data:`facerestore.data.sources.DATA_SOURCES`); the other keys are the source class's keyword
+arguments (:mod:`facerestore.data`), ``keys`` come from the objective.
 ``{source: mix, parts: [spec, ...]}`` concatenates data sets (each part's ``count`` sets its share).
 
 Resumability (an interrupted run resumed must give the same weights as an uninterrupted one): the order and
@@ -20,20 +21,18 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from facerestore import data as data_sources
 from facerestore.data.base import FaceDataset, FaceRecord
 from facerestore.data.mix import MixedSources
 from facerestore.data.sample import crop_sample
+from facerestore.data.sources import DATA_SOURCES
 from facerestore.errors import ConfigError
 
-SOURCES = {"synthetic": "SyntheticFaces", "folder": "FolderFaces", "celeba": "CelebAFaces",
-           "helen": "HelenFaces", "ffhq": "FFHQFaces", "identity": "IdentityPairs", "photos": "PhotoPatches",
-           "real_val": "RealValFaces"}
 _EPOCH_STREAM = 0x45504F43
 
 
 def build_source(spec: Mapping, keys: frozenset[str]) -> FaceDataset:
-    """The data set of ``spec`` (see the module docstring) giving ``keys``."""
+    """The data set of ``spec`` (see the module docstring) giving ``keys``: an unknown source, or an option its
+    class does not take, is a one-line :class:`ConfigError`."""
     options = {k: v for k, v in spec.items() if k not in ("source", "cache", "batch_size", "crop")}
     source = spec.get("source")
     if source == "mix":
@@ -41,12 +40,11 @@ def build_source(spec: Mapping, keys: frozenset[str]) -> FaceDataset:
         if not isinstance(parts, list) or not parts or set(options) - {"parts"}:
             raise ConfigError("data source mix takes one key, parts: a list of data specs (their counts set the mix)")
         return MixedSources([build_source(part, keys) for part in parts])
-    if source not in SOURCES:
-        raise ConfigError(f"data source must be one of {sorted(SOURCES) + ['mix']}, got {source!r}")
-    try:
-        return getattr(data_sources, SOURCES[source])(keys=sorted(keys), **options)
-    except TypeError as error:
-        raise ConfigError(f"data source {source}: {error}") from None
+    if source not in DATA_SOURCES.names():
+        raise ConfigError(f"data source must be one of {DATA_SOURCES.names() + ['mix']}, got {source!r}")
+    if "keys" in options:
+        raise ConfigError(f"data source {source}: keys come from the method's objective, not from the data spec")
+    return DATA_SOURCES.build(source, keys=sorted(keys), **options)
 
 
 class EpochSamples(Dataset):
