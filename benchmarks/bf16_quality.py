@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _recipes import recipe_file  # noqa: E402
 from quick_recipes import RECIPES, evaluate  # noqa: E402
 
 BENCHMARKS = {**RECIPES, "yun_park_quick": "synthetic-yun-x8", "gfrnet_quick": "synthetic-gfrnet"}
@@ -46,7 +47,7 @@ def main() -> int:
             print(f"skipped {recipe}: no {weights}")
             continue
         data = BENCHMARKS[recipe]
-        scores = {precision: evaluate(["--config", f"configs/{recipe}.yaml", "--weights", str(weights),
+        scores = {precision: evaluate(["--config", str(recipe_file(recipe)), "--weights", str(weights),
                                        "--precision", precision, "--label", f"{recipe}_{precision}"],
                                       args.out / f"{recipe}_{precision}", data, args.count)
                   for precision in ("fp32", "bf16")}

@@ -4,8 +4,8 @@ one Markdown table each.
     OMP_NUM_THREADS=1 python benchmarks/quick_ablations.py [--methods gfrnet yun_park] [--count 100]
                                                            [--out runs/ablations]
 
-Every variant is its paper's ablation applied to the quick recipe (``configs/gfrnet_quick.yaml``,
-``configs/yun_park_quick.yaml``): ``--set``-style overrides (:func:`facerestore.train.config.apply_overrides`)
+Every variant is its paper's ablation applied to the quick recipe (``configs/gfrnet/gfrnet_quick.yaml``,
+``configs/yun_park/yun_park_quick.yaml``): ``--set``-style overrides (:func:`facerestore.train.config.apply_overrides`)
 and, for the variants without the flow loss or without WarpNet, the WarpNet pre-training stage dropped (as the
 paper-scale ``configs/gfrnet_no_*.yaml`` do). The derived recipe is written to ``OUT/<method>/<variant>/
 recipe.yaml``, trained with ``facerestore train`` (wall time measured) and evaluated with ``facerestore eval``
@@ -25,11 +25,11 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _recipes import recipe_file  # noqa: E402
 from quick_recipes import evaluate, train_file  # noqa: E402
 
-from facerestore.train.config import apply_overrides  # noqa: E402
+from facerestore.train.config import apply_overrides, read_recipe  # noqa: E402
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,7 @@ PAPER_BICUBIC = {"gfrnet": "—", "yun_park": "24.08 / 0.6744"}
 
 def derived_recipe(recipe: str, variant: Variant, path: Path) -> None:
     """The quick recipe with the variant's overrides and without its dropped stages, written to ``path``."""
-    raw = apply_overrides(yaml.safe_load((CONFIGS / f"{recipe}.yaml").read_text(encoding="utf-8")),
-                          variant.overrides)
+    raw = apply_overrides(read_recipe(recipe_file(recipe)), variant.overrides)
     raw["name"] = f"{recipe}_{variant.key}"
     raw["stages"] = [stage for stage in raw["stages"] if stage["name"] not in variant.drop]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from _recipes import recipe_file
+
 # recipe → synthetic benchmark of its paper protocol
 RECIPES = {
     "fishfsrnet_x8_quick": "synthetic-fish-x8",
@@ -36,7 +38,7 @@ def _run(command: list[str]) -> None:
 
 
 def train(recipe: str, run: Path) -> float:
-    return train_file(f"configs/{recipe}.yaml", run)
+    return train_file(recipe_file(recipe), run)
 
 
 def train_file(recipe_file: str | Path, run: Path) -> float:
@@ -72,7 +74,7 @@ def main() -> int:
     for recipe in args.recipes:
         data, run = RECIPES[recipe], args.out / recipe
         seconds = train(recipe, run)
-        model = evaluate(["--config", f"configs/{recipe}.yaml", "--weights", str(run / "final.safetensors"),
+        model = evaluate(["--config", str(recipe_file(recipe)), "--weights", str(run / "final.safetensors"),
                           "--label", recipe], run / "eval", data, args.count)
         if data not in bicubic_of:
             bicubic_of[data] = evaluate(["--method", "bicubic"], args.out / f"bicubic_{data}", data, args.count)

@@ -44,7 +44,7 @@ def test_untrained_network_is_matlab_bicubic():
 
 @pytest.mark.parametrize("scale, crop", [(4, 96), (8, None)])
 def test_recipes_validate(scale, crop):
-    config = load_config(CONFIGS / f"edsr_x{scale}_quick.yaml")
+    config = load_config(CONFIGS / "edsr" / f"edsr_x{scale}_quick.yaml")
     assert config["method"] == {"name": "edsr", "options": {"scale": scale}}
     assert config["data"]["batch_size"] == 16 and config["data"]["train"].get("crop") == crop
     assert config["data"]["train"]["preset"] == config["data"]["val"]["preset"] == f"fish_x{scale}"
@@ -58,7 +58,7 @@ def test_tiny_x4_run_through_the_engine(tmp_path):
     overrides = ["data.train.count=2", "data.batch_size=2", "data.val.count=1", "stages.0.iterations=3",
                  "train.save_every=3", "train.val_every=0", "train.log_every=1", "train.progress=false",
                  "method.options.channels=8", "method.options.num_blocks=1"]
-    config = load_config(CONFIGS / "edsr_x4_quick.yaml", overrides)
+    config = load_config(CONFIGS / "edsr" / "edsr_x4_quick.yaml", overrides)
     final = Trainer(config, tmp_path).run()
     method = build_method("edsr", weights=final, scale=4, channels=8, num_blocks=1)
     assert method.net.tail.weight.abs().sum() > 0  # the zero tail has moved off bicubic

@@ -84,13 +84,13 @@ def test_ablations_change_the_objective(batch):
 @pytest.mark.parametrize("name", ["gfrnet_paper", "gfrnet_quick", "gfrnet_no_flow",
                                   "gfrnet_no_warpnet", "gfrnet_no_guide", "gfrnet_random_guide"])
 def test_gfrnet_recipes_validate_and_build(name):
-    config = load_config(CONFIGS / f"{name}.yaml")
+    config = load_config(CONFIGS / "gfrnet" / f"{name}.yaml")
     method = build_method(config["method"]["name"], **{**config["method"]["options"], "channels": TINY})
     bank = Discriminators()
     for stage in config["stages"]:
         build_objective(stage["objective"], method, stage["options"], None, bank)
         assert stage["optimizer"]["betas"][0] == 0.5  # Adam β1 = 0.5 (§4.2)
-    paper = load_config(CONFIGS / "gfrnet_paper.yaml")
+    paper = load_config(CONFIGS / "gfrnet" / "gfrnet_paper.yaml")
     assert [s["objective"] for s in paper["stages"]] == ["gfrnet_flow", "gfrnet"]
     assert paper["data"]["batch_size"] == 1 and paper["stages"][1]["scheduler"]["type"] == "plateau"
 

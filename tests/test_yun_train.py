@@ -74,7 +74,7 @@ def test_noise_variant_draws_new_details_each_call(batch):
     ("yun_park_noise", True, [["global"], ["global", "local"]]),
 ])
 def test_yun_park_recipes_validate_and_build(name, upscaler, stages):
-    config = load_config(CONFIGS / f"{name}.yaml")
+    config = load_config(CONFIGS / "yun_park" / f"{name}.yaml")
     options = {**config["method"]["options"], "channels": 2}
     method = build_method(config["method"]["name"], **options)
     assert (method.net.upscaler is not None) == upscaler

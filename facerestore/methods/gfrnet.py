@@ -34,7 +34,7 @@ class GFRNetMethod(Method):
     """``channels`` (64 in the paper) < 64: the same WarpNet and RecNet thinner (CPU-sized recipes).
 
     ``residual=True`` is **not in the paper** (our addition for the CPU-sized quick recipe, see
-    ``configs/gfrnet_quick.yaml``): RecNet's output is added to the degraded input I^d, so the network
+    ``configs/gfrnet/gfrnet_quick.yaml``): RecNet's output is added to the degraded input I^d, so the network
     learns a correction of the bicubic-upsampled face instead of the whole face."""
 
     name = "gfrnet"

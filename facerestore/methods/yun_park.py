@@ -34,7 +34,7 @@ class YunParkMethod(Method):
     ``channels`` < 64: the same architecture thinner (CPU-sized recipes).
 
     ``residual=True`` is **not in the paper** (our addition for the CPU-sized quick recipe, see
-    ``configs/yun_park_quick.yaml``): both generator outputs are added to the bicubic-upsampled LR face,
+    ``configs/yun_park/yun_park_quick.yaml``): both generator outputs are added to the bicubic-upsampled LR face,
     so the network learns a correction of bicubic instead of the whole face."""
 
     name = "yun_park"

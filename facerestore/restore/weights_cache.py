@@ -18,7 +18,7 @@ from facerestore.io.home import HOME_ENV, home_dir
 from facerestore.methods.base import method_class
 
 # The bundled default: UFVNet (Peng et al.), trained here for any input size and a blind mix of degradations
-# (configs/ufvnet_default_clean.yaml, then ufvnet_default_tune.yaml; docs/training.md, "The bundled default").
+# (configs/ufvnet/ufvnet_default_clean.yaml, then ufvnet_default_tune.yaml; docs/training.md, "The bundled default").
 # The EDSR-baseline yardstick ships too (--method edsr, x4).
 DEFAULT_METHOD = "ufvnet"
 BUNDLED = {"ufvnet": "ufvnet_default.safetensors", "edsr": "edsr_x4_quick.safetensors"}  # method → file

@@ -6,6 +6,12 @@ A recipe has ``name``, ``seed``, ``method`` (``name`` + ``options`` of :func:`fa
 previous one's weights). ``--set key=value`` overrides use dotted paths (``stages.0.iterations=10``) and YAML
 value syntax (``1e-4``, ``[0.9, 0.99]``, ``null``). Unknown keys and wrong types raise :class:`ConfigError`
 naming the key. Documented in ``docs/training.md``.
+
+``base: OTHER.yaml`` (a path relative to the recipe's folder) makes a recipe the few lines by which it differs
+from another (an ablation over its paper recipe, as BasicSR's option files): resolved before validation by
+:func:`merge_recipe` (mappings merge key by key, a list is replaced, except that a mapping of list indices
+patches a list's items: ``stages: {1: {iterations: 10}}``); a base may have a base. The resolved recipe saved
+beside a run is complete (no ``base``).
 """
 from __future__ import annotations
 
@@ -199,8 +205,20 @@ def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:
     return raw
 
 
-def load_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> dict:
-    """Read the recipe at ``path``, apply ``overrides`` and validate. Errors name the file or the key."""
+def merge_recipe(base: Any, child: Any) -> Any:
+    """``child`` over ``base`` (see the module docstring)."""
+    if isinstance(base, dict) and isinstance(child, dict):
+        return {**base, **{key: merge_recipe(base[key], value) if key in base else value
+                           for key, value in child.items()}}
+    if isinstance(base, list) and isinstance(child, dict) and all(isinstance(k, int) for k in child):
+        if any(not 0 <= k < len(base) for k in child):
+            raise ConfigError(f"a list patch names items {sorted(child)} of a list of {len(base)}")
+        return [merge_recipe(item, child[k]) if k in child else item for k, item in enumerate(base)]
+    return copy.deepcopy(child)
+
+
+def read_recipe(path: str | os.PathLike, _chain: tuple[Path, ...] = ()) -> dict:
+    """The raw recipe at ``path`` with its ``base`` chain resolved (not validated). Errors name the file."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -208,8 +226,32 @@ def load_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> dict:
         raise ConfigError("no such recipe file", path) from None
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"cannot be read as YAML ({error})", path) from None
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"a recipe is a mapping, got {type(raw).__name__}", path)
+    base = raw.pop("base", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise ConfigError(f"base must be the path of another recipe (relative to this one), got {base!r}", path)
+    base_path = (path.parent / base).resolve()
+    chain = (*_chain, path.resolve())
+    if base_path in chain:
+        raise ConfigError(f"the base recipes form a cycle: {' -> '.join(p.name for p in (*chain, base_path))}", path)
+    resolved = read_recipe(base_path, chain)  # its errors name the base file
     try:
-        return validate(apply_overrides(raw or {}, overrides))
+        return merge_recipe(resolved, raw)
+    except ConfigError as error:
+        raise ConfigError(error.reason, path) from None
+
+
+def load_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> dict:
+    """Read the recipe at ``path`` (its ``base`` chain resolved), apply ``overrides`` and validate. Errors name
+    the file or the key."""
+    path = Path(path)
+    raw = read_recipe(path)
+    try:
+        return validate(apply_overrides(raw, overrides))
     except ConfigError as error:
         raise ConfigError(error.reason, path) from None
 
