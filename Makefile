@@ -15,7 +15,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e ".[test,onnx,serve]" --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -e ".[test,onnx,serve]"
 	$(BIN)/python scripts/fetch_real_val.py --optional
 	scripts/install_browser.sh
 	touch $(STAMP)

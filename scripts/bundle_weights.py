@@ -4,7 +4,7 @@ committed file may take) fp16 with the large matrices as int8 rows where that ch
 metadata from the file or its recipe.
 
     .venv/bin/python scripts/bundle_weights.py RUN/final.safetensors --config RUN/config.yaml \
-        -o facerestore/weights/ufvnet_default.safetensors [--overwrite]
+        -o src/facerestore/weights/ufvnet_default.safetensors [--overwrite]
 """
 from __future__ import annotations
 

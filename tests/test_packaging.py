@@ -1,7 +1,7 @@
 """``import facerestore`` and ``python -m facerestore`` work from the folder that holds a clone named
 ``facerestore``: the clone folder (no ``__init__.py``) must not shadow the package as a namespace package. The
-set-up installs the package editable in setuptools' ``compat`` mode (a path entry, found before a namespace
-portion loses to it), see the Makefile."""
+package lives under ``src/`` (the packaging guide's layout), so its editable install is a plain path entry
+(``src``), where the regular package wins over a namespace portion."""
 from __future__ import annotations
 
 import subprocess

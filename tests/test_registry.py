@@ -1,4 +1,4 @@
-"""The one registry (facerestore/registry.py) behind models, methods, objectives, data sources, converters and
+"""The one registry (src/facerestore/registry.py) behind models, methods, objectives, data sources, converters and
 presets."""
 from __future__ import annotations
 
