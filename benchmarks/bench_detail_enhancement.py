@@ -3,7 +3,7 @@
 Prints median wall and CPU (process) seconds of ``enhance_details`` for the issue's two targets
 (128×128 with 200 exemplars; 320×240 with 2,184) and for each search radius; the patch search alone by
 the CPU kernel (numba, the default on the CPU) against the torch tensor-operation search (the GPU path) at
-128×128; and the speed-up over the straightforward per-pixel reference of tests/test_detail_enhancement.py
+128×128; and the speed-up over the straightforward per-pixel reference of tests/methods/test_detail_enhancement.py
 on a tiny input, all measured in the same run. Timing does not depend on the pixel values, so exemplars
 are random uint8. ``--threads`` sets torch's threads, which the numba kernels follow.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "methods"))
 from test_detail_enhancement import _reference_enhance  # noqa: E402
 
 from facerestore.methods.song import exemplar  # noqa: E402

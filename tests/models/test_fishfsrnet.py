@@ -14,7 +14,7 @@ from facerestore.errors import ConfigError
 from facerestore.models import build_model, count_parameters
 from facerestore.models import fishfsrnet, parsingnet
 
-LAYOUTS = Path(__file__).parent / "data" / "official_checkpoint_layouts"
+LAYOUTS = Path(__file__).resolve().parents[1] / "fixtures" / "official_checkpoint_layouts"
 C = 64
 CONV3 = C * C * 9 + C  # one 3×3 64→64 conv with bias
 

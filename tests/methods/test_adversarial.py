@@ -12,13 +12,14 @@ from safetensors.torch import load_file
 from facerestore.errors import ConfigError
 from facerestore.losses import GANLoss, identity_grid, landmark_loss, lsgan, smoothed_vanilla_gan, tv_loss
 from facerestore.methods import build_method
-from facerestore.models.gfrnet import warp
-from facerestore.train import Trainer, TrainingInterrupted
 from facerestore.methods.adversarial import Discriminators
 from facerestore.methods.yun_park import YunParkObjective
+from facerestore.models.gfrnet import warp
+from facerestore.train import Trainer, TrainingInterrupted
 from facerestore.train.checkpoint import latest_checkpoint, load_checkpoint
 from facerestore.train.config import apply_overrides, validate
 from facerestore.train.schedules import Plateau, build_scheduler, observe_plateau
+from optimise import optimise
 
 
 # ------------------------------------------------------------------ losses
@@ -75,7 +76,6 @@ def test_discriminator_and_generator_updates_move_their_losses_in_opposite_direc
     objective = YunParkObjective(build_method("yun_park", channels=2), Discriminators(), adversarial=["global"],
                                  d_channels=4, vgg_weight=0).train()
     batch = _yun_batch()
-    d_opt = torch.optim.Adam(objective.discriminator_parameters(), lr=1e-3, betas=(0.5, 0.999))
 
     @torch.no_grad()
     def gap() -> float:  # how much higher D_g scores the real pair than the generated one
@@ -86,23 +86,20 @@ def test_discriminator_and_generator_updates_move_their_losses_in_opposite_direc
         return float(real - d(torch.cat((condition, out.sharp), 1)).mean())
 
     first, first_gap = objective(batch)[1], gap()
-    for _ in range(6):  # discriminator only: it learns to tell real from fake
-        _, _, d_loss = objective(batch)
-        d_opt.zero_grad()
-        d_loss.backward()
-        assert all(p.grad is None for p in objective.trainable_parameters())
-        d_opt.step()
+    def no_gradient(parameters) -> None:
+        assert all(p.grad is None for p in parameters)
+
+    # discriminator only: it learns to tell real from fake
+    optimise(lambda: objective(batch)[2], objective.discriminator_parameters(), 6,
+             after_backward=lambda: no_gradient(objective.trainable_parameters()))
     after_d = objective(batch)[1]
     assert after_d["d_global"] < first["d_global"] and gap() > first_gap + 0.1
-    d_opt.zero_grad(set_to_none=True)
-    g_opt = torch.optim.Adam(objective.trainable_parameters(), lr=1e-3, betas=(0.5, 0.999))
+    for p in objective.discriminator_parameters():
+        p.grad = None
     objective.pixel_weight = 0.0  # the adversarial term alone
-    for _ in range(3):  # generator only: it learns to fool the (fixed) discriminator
-        loss, _, _ = objective(batch)
-        g_opt.zero_grad()
-        loss.backward()
-        assert all(p.grad is None for p in objective.discriminator_parameters())
-        g_opt.step()
+    # generator only: it learns to fool the (fixed) discriminator
+    optimise(lambda: objective(batch)[0], objective.trainable_parameters(), 3,
+             after_backward=lambda: no_gradient(objective.discriminator_parameters()))
     after_g = objective(batch)[1]
     assert after_g["g_global"] < after_d["g_global"]
 

@@ -23,7 +23,7 @@ from facerestore.models.gfrnet import (
     warp,
 )
 
-LAYOUT = Path(__file__).parent / "data" / "official_checkpoint_layouts" / "gfrnet_warpnet.json"
+LAYOUT = Path(__file__).resolve().parents[1] / "fixtures" / "official_checkpoint_layouts" / "gfrnet_warpnet.json"
 SMALL = 8  # base width for the behaviour tests (the structure is width-generic; paper: 64)
 
 

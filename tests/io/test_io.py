@@ -1,4 +1,4 @@
-"""facerestore.io: reading the generated corpus (tests/corpus.py), pixel conversions, atomic writes."""
+"""facerestore.io: reading the generated corpus (tests/fixtures/corpus.py), pixel conversions, atomic writes."""
 from __future__ import annotations
 
 import errno

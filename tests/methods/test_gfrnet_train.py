@@ -15,8 +15,9 @@ from facerestore.train import load_config
 from facerestore.methods.adversarial import Discriminators
 from facerestore.methods.gfrnet import GFRNetFlowObjective, GFRNetObjective
 from facerestore.methods.objective import build_objective
+from optimise import optimise
 
-CONFIGS = Path(__file__).parent.parent / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 KEYS = ("lr_up", "guide", "hr", "landmarks", "guide_landmarks")
 TINY = 2
 
@@ -32,13 +33,8 @@ def test_warpnet_pretraining_lowers_the_landmark_loss_and_touches_warpnet_only(b
     method = build_method("gfrnet", channels=TINY)
     objective = GFRNetFlowObjective(method).train()
     recnet_before = {k: v.clone() for k, v in method.net.recnet.state_dict().items()}
-    optimizer = torch.optim.Adam(objective.trainable_parameters(), lr=2e-3, betas=(0.5, 0.999))
     first = objective(batch)[1]["l_lm"]
-    for _ in range(15):
-        loss, logs = objective(batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    optimise(lambda: objective(batch)[0], objective.trainable_parameters(), 15, lr=2e-3)
     assert objective(batch)[1]["l_lm"] < 0.5 * first
     assert all(torch.equal(v, method.net.recnet.state_dict()[k]) for k, v in recnet_before.items())
     assert {id(p) for p in objective.trainable_parameters()} == {id(p) for p in method.net.warpnet.parameters()}

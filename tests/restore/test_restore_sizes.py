@@ -1,7 +1,7 @@
 """The photo pipeline's size rules on skimage's astronaut (a real face, native size 164 px): every face is
 restored at its own LR size, a face larger than the network's output keeps the bicubic background (and is
 reported), ``--aligned`` keeps the crop's resolution; the detector options and the automatic upsampling.
-Methods: bicubic (no weights), the tiny ×8 network of tests/tiny_method.py (128 px output) and a small
+Methods: bicubic (no weights), the tiny ×8 network of tests/fixtures/tiny_method.py (128 px output) and a small
 untrained UFVNet."""
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ CASES = {
     "edsr": ({"scale": 4, "num_blocks": 1, "channels": 8}, 32, 8),
     "sparnet": ({"variant": "sparnet_light_attn3d"}, 128, 32),
     "fsgn": ({}, 32, 8),
-    "song": ({"detail_enhancement": False}, 32, 8),   # with its exemplar bank: tests/test_song_method.py
+    "song": ({"detail_enhancement": False}, 32, 8),   # with its exemplar bank: tests/methods/test_song_method.py
     "fishfsrnet": ({"scale": 4}, 128, 32),
     "ufvnet": ({}, 128, 13),
     "gfrnet": ({}, 256, 64),
@@ -36,7 +36,7 @@ def _sample(hr_size: int, lr_size: int) -> dict[str, torch.Tensor]:
 
 
 def test_every_method_of_the_package_is_covered():
-    # Test modules may register methods of their own (tests/tiny_method.py): only the package's count here.
+    # Test modules may register methods of their own (tests/fixtures/tiny_method.py): only the package's count here.
     ours = {name for name, cls in METHODS.items() if cls.__module__.startswith("facerestore.")}
     assert ours == set(CASES)
 

@@ -18,7 +18,7 @@ from facerestore.train import Trainer
 from facerestore.train.config import validate
 from tiny_method import TinySR, tiny_recipe
 
-HERE = Path(__file__).parent
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def _losses(out: Path) -> list[float]:
@@ -31,11 +31,11 @@ def test_two_cpu_ranks_match_one_process_on_the_global_batch(tmp_path):
     raw["stages"] = raw["stages"][:1]
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(yaml.safe_dump(raw))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(FIXTURES), *sys.path])}
     # A session of its own, so that a timeout kills the ranks too, not only torchrun.
     process = subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         str(HERE / "tiny_method.py"), str(recipe), str(tmp_path / "ddp")],
+         str(FIXTURES / "tiny_method.py"), str(recipe), str(tmp_path / "ddp")],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         _, stderr = process.communicate(timeout=240)

@@ -8,45 +8,11 @@ import torch
 from PIL import Image
 
 from facerestore.degrade.resize import imresize, imresize_torch
-
-# Keys cubic (a = -0.5) at distances 0.25, 0.75, 1.25, 1.75, worked out by hand:
-# 1.5|x|^3 - 2.5|x|^2 + 1 for |x| <= 1 and -0.5|x|^3 + 2.5|x|^2 - 4|x| + 2 for 1 < |x| <= 2.
-C025, C075, C125, C175 = 111 / 128, 29 / 128, -9 / 128, -3 / 128
-
-
-def _mirror(j: int, n: int) -> int:
-    """MATLAB symmetric padding of a 1-based index into 1..n, returned 0-based."""
-    if j < 1:
-        j = 1 - j
-    elif j > n:
-        j = 2 * n + 1 - j
-    return j - 1
-
-
-def _hand_matrix_halve(n: int) -> np.ndarray:
-    """x0.5 with antialiasing: kernel 0.5 cubic(0.5 d), u = 2x - 0.5, taps j = 2x-4 .. 2x+3."""
-    taps = 0.5 * np.array([C175, C125, C075, C025, C025, C075, C125, C175])
-    m = np.zeros((n // 2, n))
-    for x in range(1, n // 2 + 1):
-        for t, w in zip(range(2 * x - 4, 2 * x + 4), taps):
-            m[x - 1, _mirror(t, n)] += w
-    return m
-
-
-def _hand_matrix_double(n: int) -> np.ndarray:
-    """x2: u = x/2 + 1/4; odd x = 2k-1 uses taps k-2..k+1, even x = 2k uses k-1..k+2."""
-    m = np.zeros((2 * n, n))
-    for k in range(1, n + 1):
-        for t, w in zip(range(k - 2, k + 2), (C175, C075, C025, C125)):
-            m[2 * k - 2, _mirror(t, n)] += w
-        for t, w in zip(range(k - 1, k + 3), (C125, C025, C075, C175)):
-            m[2 * k - 1, _mirror(t, n)] += w
-    return m
-
+from matlab_reference import hand_matrix_double, hand_matrix_halve
 
 def test_halving_uses_antialiased_keys_weights(rng):
     img = rng.random((8, 12, 3)).astype(np.float32)
-    rows, cols = _hand_matrix_halve(8), _hand_matrix_halve(12)
+    rows, cols = hand_matrix_halve(8), hand_matrix_halve(12)
     expected = np.einsum("ij,jkc,lk->ilc", rows, img.astype(np.float64), cols)
     out = imresize(img, scale=0.5)
     assert out.shape == (4, 6, 3) and out.dtype == np.float32
@@ -55,7 +21,7 @@ def test_halving_uses_antialiased_keys_weights(rng):
 
 def test_doubling_uses_keys_weights(rng):
     img = rng.random((4, 5)).astype(np.float32)
-    expected = _hand_matrix_double(4) @ img.astype(np.float64) @ _hand_matrix_double(5).T
+    expected = hand_matrix_double(4) @ img.astype(np.float64) @ hand_matrix_double(5).T
     np.testing.assert_allclose(imresize(img, scale=2), expected, atol=1e-6)
 
 

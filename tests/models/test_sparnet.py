@@ -13,7 +13,7 @@ from facerestore.errors import WeightsError
 from facerestore.models import build_model, count_parameters
 from facerestore.models.sparnet import FaceAttentionUnit, convert_official
 
-LAYOUTS = Path(__file__).parent / "data" / "official_checkpoint_layouts"
+LAYOUTS = Path(__file__).resolve().parents[1] / "fixtures" / "official_checkpoint_layouts"
 CASES = [("sparnet", "sparnet", 10_518_867), ("sparnet_light_attn3d", "light", 5_242_211)]
 
 

@@ -10,7 +10,7 @@ from facerestore.errors import ConfigError
 from facerestore.methods import list_methods
 from facerestore.train.config import load_config, merge_recipe, read_recipe
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 RECIPES = sorted(CONFIGS.glob("*/*.yaml"))
 
 

@@ -11,7 +11,7 @@ from facerestore.methods import build_method
 from facerestore.models import build_model, count_parameters
 from facerestore.train import Trainer, load_config
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def test_default_parameter_count():

@@ -16,7 +16,7 @@ from facerestore.methods.adversarial import Discriminators
 from facerestore.methods.yun_park import YunParkObjective
 from facerestore.methods.objective import build_objective
 
-CONFIGS = Path(__file__).parent.parent / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 @pytest.fixture(scope="module")
