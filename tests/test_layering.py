@@ -127,3 +127,68 @@ def test_the_check_sees_an_upward_import(tmp_path):
     problems = layering_violations(root)
     assert problems == ["facerestore/methods/song.py:2 (methods) imports "
                         "facerestore.restore.exemplar_bank.ExemplarBank (restore)"]
+
+
+def module_of(name: str, root: Path) -> str | None:
+    """The facerestore module (dotted) that ``name`` lives in: its longest prefix that is a file or package."""
+    parts = name.split(".")
+    for k in range(len(parts), 1, -1):
+        path = root.joinpath(*parts[1:k])
+        if path.with_suffix(".py").is_file() or (path / "__init__.py").is_file():
+            return ".".join(parts[:k])
+    return "facerestore" if parts[0] == "facerestore" else None
+
+
+def module_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    """Module → the facerestore modules it imports, at module level or inside a function; a package's
+    ``__init__`` importing its own submodules (to register or re-export them) is left out."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        here = ".".join(module_name(path, root))
+        graph[here] = set()
+        for _, name in imported_modules(path, root):
+            target = module_of(name, root)
+            if target is None or target == here or (path.name == "__init__.py" and target.startswith(here + ".")):
+                continue
+            graph[here].add(target)
+    return graph
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` (its modules in order, the first repeated at the end), or None."""
+    state: dict[str, int] = {}
+
+    def visit(module: str, chain: tuple[str, ...]) -> list[str] | None:
+        state[module] = 1
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == 1:
+                return [*chain[chain.index(target):], target]
+            if target not in state:
+                found = visit(target, (*chain, target))
+                if found:
+                    return found
+        state[module] = 2
+        return None
+
+    for module in sorted(graph):
+        if module not in state:
+            found = visit(module, (module,))
+            if found:
+                return found
+    return None
+
+
+def test_no_import_cycle_between_modules():
+    """No module imports one that imports it back, even lazily (as train/objectives.py and
+    train/adversarial.py once did, one of them inside a function)."""
+    cycle = import_cycle(module_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_cycle_check_sees_a_lazy_import_back(tmp_path):
+    root = tmp_path / "facerestore"
+    (root / "train").mkdir(parents=True)
+    (root / "train" / "objectives.py").write_text("def build():\n    from facerestore.train.adversarial import X\n")
+    (root / "train" / "adversarial.py").write_text("from facerestore.train.objectives import Objective\n")
+    assert import_cycle(module_graph(root)) == ["facerestore.train.adversarial", "facerestore.train.objectives",
+                                                "facerestore.train.adversarial"]
