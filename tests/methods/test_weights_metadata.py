@@ -62,8 +62,9 @@ def test_method_is_built_from_the_file_alone(files):
 
 
 def test_explicit_values_must_agree_with_the_file(files):
-    with pytest.raises(ConfigError, match=r"holds weights of method ufvnet, not srcnn"):
+    with pytest.raises(ConfigError, match=r"holds weights of method ufvnet, not srcnn: drop method=NAME") as error:
         build_method("srcnn", weights=files["ufv"])
+    assert "--" not in str(error.value)  # the API's words; the CLI says --method (cli.CLI_WORDS)
     with pytest.raises(ConfigError, match=r"width=0.125; the option width=0.25 contradicts it"):
         build_method("ufvnet", weights=files["ufv"], width=0.25)
     assert build_method("ufvnet", weights=files["ufv"], residual=True).options == TINY  # agreeing is fine
@@ -106,11 +107,11 @@ WRONG = [
     (["--option", "residual=maybe"], "residual must be bool"),
     (["--option", "colour=1"], "no option 'colour'"),
     (["--option", "width"], "--option expects KEY=VALUE"),
-    (["--weights", "{srcnn}", "--method", "ufvnet"], "holds weights of method srcnn"),
+    (["--weights", "{srcnn}", "--method", "ufvnet"], "holds weights of method srcnn, not ufvnet: drop --method NAME"),
     (["--weights", "{ufv}", "--option", "width=0.5"], "contradicts it"),
     (["--weights", "{wide_bare}", "--method", "ufvnet", "--option", "width=0.125", "--option", "residual=true",
       "--option", "space_to_depth=true", "--option", "anchor_decoders=false"], "has shape"),
-    (["--weights", "{ufv_bare}"], "no facerestore metadata"),
+    (["--weights", "{ufv_bare}"], "no facerestore metadata in this weights file; name its method (--method NAME)"),
     (["--weights", "{text}", "--method", "ufvnet"], "cannot be read as safetensors"),
     (["--weights", "{text_pt}", "--method", "ufvnet"], "cannot be read as a tensors-only PyTorch checkpoint"),
     (["--weights", "{state}", "--method", "ufvnet"], "no state dict found"),

@@ -20,7 +20,8 @@ from facerestore.errors import FaceRestoreError
 # The API's words in error messages and the command line's (the API speaks of keyword arguments, the CLI of flags).
 CLI_WORDS = (("overwrite=True", "--overwrite"), ("weights=FILE", "--weights FILE"),
              ("bank=FILE.npz", "--exemplars FILE.npz"), ("detail_enhancement=False", "--option detail_enhancement=false"),
-             ("face_size=N", "--face-size N"), ("allow_untrained=True", "--allow-untrained"))
+             ("face_size=N", "--face-size N"), ("allow_untrained=True", "--allow-untrained"),
+             ("method=NAME", "--method NAME"))
 
 
 def in_cli_words(message: str) -> str:

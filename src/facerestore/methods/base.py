@@ -131,8 +131,8 @@ def options_from_weights(info: WeightsInfo, path: str | os.PathLike, name: str |
     if name is None:
         name = info.method
     elif (method_class(name).weights_of or name) != info.method:
-        raise ConfigError(f"{path} holds weights of method {info.method}, not {name}: drop --method or pass "
-                          "weights of that method")
+        raise ConfigError(f"{path} holds weights of method {info.method}, not {name}: drop method=NAME (the "
+                          "file names its method) or pass weights of that method")
     for key, value in options.items():
         if key in info.options and info.options[key] != value:
             raise ConfigError(f"{path} holds {info.method} weights with {key}={info.options[key]!r}; the "
@@ -151,7 +151,7 @@ def build_method(name: str | None = None, weights: str | os.PathLike | None = No
     if info is not None:
         name, options = options_from_weights(info, weights, name, options)
     if name is None:
-        raise ConfigError(f"{weights}: no facerestore metadata in this weights file; name its method (--method)"
+        raise ConfigError(f"{weights}: no facerestore metadata in this weights file; name its method (method=NAME)"
                           if weights is not None else "no method given")
     check_method_options(name, options)
     cls = method_class(name)
