@@ -10,11 +10,12 @@ import torch
 from facerestore.data import SyntheticFaces
 from facerestore.data.sample import collate_samples
 from facerestore.errors import ConfigError, WeightsError
+from facerestore.losses import NO_VGG19
 from facerestore.methods import build_method
-from facerestore.train import load_config
 from facerestore.methods.adversarial import Discriminators
-from facerestore.methods.yun_park import YunParkObjective
 from facerestore.methods.objective import build_objective
+from facerestore.methods.yun_park import YunParkObjective
+from facerestore.train import load_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -41,10 +42,9 @@ def test_objective_is_gan_plus_100_pixel_with_eq_4_terms(batch):
     assert objective.discriminators.specs["global"]["in_channels"] == 6  # concat(I_LRf, HR)
 
 
-def test_perceptual_term_needs_local_weights(batch, tmp_path, caplog):
-    with caplog.at_level("WARNING", logger="facerestore.train"):
-        objective = YunParkObjective(build_method("yun_park", channels=2), Discriminators(), adversarial=[])
-    assert objective.perceptual is None and "perceptual loss OFF" in caplog.text
+def test_perceptual_term_needs_local_weights(batch, tmp_path):
+    objective = YunParkObjective(build_method("yun_park", channels=2), Discriminators(), adversarial=[])
+    assert objective.perceptual is None and objective.off_terms == {"L_vgg (Eq. 5)": NO_VGG19}
     with pytest.raises(WeightsError, match="missing.safetensors"):
         YunParkObjective(build_method("yun_park", channels=2), Discriminators(), adversarial=[],
                          vgg19_weights=str(tmp_path / "missing.safetensors"))

@@ -193,3 +193,14 @@ def test_init_weights_starts_a_run_from_a_weights_file(tmp_path):
     bad = validate(apply_overrides(tiny_recipe(), [f"init_weights={tmp_path / 'none.safetensors'}"]))
     with pytest.raises(Exception, match="none.safetensors"):
         Trainer(bad, tmp_path / "bad").run()
+
+
+def test_a_stage_says_at_its_start_which_loss_terms_are_off(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("FACERESTORE_VGG19_WEIGHTS", raising=False)
+    raw = tiny_recipe(iterations=1)
+    raw["stages"] = raw["stages"][:1]
+    raw["stages"][0]["options"] = {"loss": "l1", "perceptual": {"relu1_1": 1.0}}
+    Trainer(validate(raw), tmp_path).run()
+    log = (tmp_path / "train.log").read_text()
+    assert "stage first: loss term perceptual is OFF (no VGG-19 weights" in log
+    assert "loss term perceptual is OFF" in capsys.readouterr().out

@@ -4,12 +4,12 @@ vanilla GAN for GFRNet) and GFRNet's flow loss (landmark Eq. 9, TV Eq. 10)."""
 from facerestore.losses.adversarial import GAN_KINDS, GANLoss, lsgan, smoothed_vanilla_gan
 from facerestore.losses.flow import identity_grid, landmark_loss, tv_loss
 from facerestore.losses.parsing import parsing_l1
-from facerestore.losses.perceptual import PerceptualLoss, perceptual_or_none
+from facerestore.losses.perceptual import NO_VGG19, PerceptualLoss, perceptual_or_none
 from facerestore.losses.pixel import PIXEL_LOSSES, l1_loss, l2_loss, pixel_loss
 from facerestore.losses.soft_ce import soft_cross_entropy
 
 __all__ = [
-    "GAN_KINDS", "GANLoss", "PIXEL_LOSSES", "PerceptualLoss", "identity_grid", "l1_loss", "l2_loss", "landmark_loss",
+    "GAN_KINDS", "GANLoss", "NO_VGG19", "PIXEL_LOSSES", "PerceptualLoss", "identity_grid", "l1_loss", "l2_loss", "landmark_loss",
     "lsgan", "parsing_l1", "perceptual_or_none", "pixel_loss", "smoothed_vanilla_gan", "soft_cross_entropy",
     "tv_loss",
 ]

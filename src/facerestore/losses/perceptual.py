@@ -3,7 +3,6 @@ used by Yun & Park Eq. 5 on Pool1–5). Weights from a local file only: the reci
 environment variable ``FACERESTORE_VGG19_WEIGHTS``."""
 from __future__ import annotations
 
-import logging
 import os
 
 import torch
@@ -13,7 +12,7 @@ from facerestore.losses.pixel import pixel_loss
 from facerestore.models.vgg import load_vgg19
 
 WEIGHTS_ENV = "FACERESTORE_VGG19_WEIGHTS"
-log = logging.getLogger("facerestore.train")
+NO_VGG19 = f"no VGG-19 weights: set vgg19_weights in the recipe (torchvision's vgg19 layout) or {WEIGHTS_ENV}"
 
 
 class PerceptualLoss(nn.Module):
@@ -37,11 +36,11 @@ def perceptual_or_none(layer_weights: dict[str, float], weights_path: str | os.P
                        criterion: str = "l1") -> PerceptualLoss | None:
     """The perceptual loss on weights from ``weights_path`` (else ``$FACERESTORE_VGG19_WEIGHTS``).
 
-    With no path at all the term is off: returns ``None`` and logs it. A path that does not exist raises
+    With no path at all the term is off: returns ``None`` (the objective lists it in its ``off_terms`` with
+    :data:`NO_VGG19`, which the trainer prints when the stage starts). A path that does not exist raises
     :class:`WeightsError` naming it (a typo should not silently drop a loss term).
     """
     path = weights_path or os.environ.get(WEIGHTS_ENV)
     if not path:
-        log.warning("perceptual loss OFF: no VGG-19 weights (set vgg19_weights in the recipe or %s)", WEIGHTS_ENV)
         return None
     return PerceptualLoss(load_vgg19(path), layer_weights, criterion)

@@ -13,7 +13,6 @@ objectives (losses in the networks' [-1, 1] range):
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -25,8 +24,6 @@ from facerestore.methods.base import Method, from_signed, register_method, to_si
 from facerestore.methods.objective import OBJECTIVES, Batch, Objective, trained_modules
 from facerestore.models import build_model
 from facerestore.models.gfrnet import GFRNetOutput, crop_boxes, landmark_boxes
-
-log = logging.getLogger("facerestore.train")
 
 
 @register_method
@@ -122,8 +119,8 @@ class GFRNetObjective(AdversarialObjective):
         self.weights = {"global": global_weight, "local": local_weight}
         self.landmark_weight, self.tv_weight, self.random_guide = landmark_weight, tv_weight, random_guide
         if recognition_weight:
-            log.warning("GFRNet face-recognition perceptual term (Eq. 5, weight %g) OFF: no local VGG-Face "
-                        "network/weights in facerestore", recognition_weight)
+            self.off_terms[f"face-recognition perceptual term (Eq. 5, weight {recognition_weight:g})"] = \
+                "no local VGG-Face network/weights in facerestore"
 
     def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
         guide, guide_points = _guides(batch, self.random_guide)

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from facerestore.errors import ConfigError
-from facerestore.losses import perceptual_or_none, pixel_loss
+from facerestore.losses import NO_VGG19, perceptual_or_none, pixel_loss
 from facerestore.methods.base import Method
 from facerestore.registry import Registry
 
@@ -40,11 +40,13 @@ class Objective(nn.Module):
 
     keys: frozenset[str]
     method_type: ClassVar[type[Method]] = Method
+    off_terms: dict[str, str]  # loss terms of the paper's objective that this run cannot compute → why
 
     def __init__(self, method: Method, trained: Sequence[nn.Module]):
         super().__init__()
         self.method = method
         self.trained = list(trained)
+        self.off_terms = {}
         method.requires_grad_(False)
         for module in self.trained:
             module.requires_grad_(True)
@@ -89,6 +91,8 @@ class PixelObjective(Objective):
         self.criterion = pixel_loss(loss)
         self.loss_name = loss
         self.perceptual = perceptual_or_none(dict(perceptual), vgg19_weights) if perceptual else None
+        if perceptual and self.perceptual is None:
+            self.off_terms["perceptual"] = NO_VGG19
         self.perceptual_weight = perceptual_weight
 
     def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -17,7 +17,7 @@ import torch
 
 from facerestore.degrade import imresize_torch
 from facerestore.errors import ConfigError
-from facerestore.losses import l1_loss, lsgan, perceptual_or_none
+from facerestore.losses import NO_VGG19, l1_loss, lsgan, perceptual_or_none
 from facerestore.methods.adversarial import AdversarialObjective, Discriminators, sum_terms
 from facerestore.methods.base import Method, from_signed, register_method, to_signed
 from facerestore.methods.objective import OBJECTIVES, Batch
@@ -79,6 +79,8 @@ class YunParkObjective(AdversarialObjective):
         self.pixel_weight, self.vgg_weight = pixel_weight, vgg_weight
         layers = dict.fromkeys(YUN_VGG_LAYERS, 1.0)
         self.perceptual = perceptual_or_none(layers, vgg19_weights) if vgg_weight else None
+        if vgg_weight and self.perceptual is None:
+            self.off_terms["L_vgg (Eq. 5)"] = NO_VGG19
 
     def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
         out = self.method.generate(batch)

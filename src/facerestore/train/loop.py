@@ -301,6 +301,8 @@ class Trainer:
         self.logger.info("stage %s: %s, %d iterations, %d trainable parameters, discriminators %s", name,
                          stage["objective"], total, sum(p.numel() for p in params),
                          getattr(objective, "used", None) or "none")
+        for term, why in objective.off_terms.items():
+            self.logger.warning(f"stage {name}: loss term {term} is OFF ({why})")
         return StageRun(objective, model, params, optimizer, scheduler, d_optimizer, d_scheduler, ema, start, best)
 
     def _step(self, run: StageRun, stage: dict, iteration: int, batch: dict) -> Step:
