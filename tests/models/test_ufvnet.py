@@ -190,3 +190,30 @@ def test_space_to_depth_runs_no_layer_at_full_size_and_keeps_the_16x16_latent():
         assert torch.equal(out, upscale(lr))  # zero-initialised tails: training starts from bicubic
     patch = net.forward_train(upscale(lr)[..., :64, :64], upscaled=True)["sr"]
     assert patch.shape == (1, 3, 64, 64)  # training patches of lr_up are used as they are
+
+
+def test_stage_one_trains_the_regressor_on_all_eight_rates_whatever_the_data(rng):
+    """§III-D: the weight regressor learns every rate 1/16 … 8/16, also for an MR3 training set."""
+    from facerestore.degrade.presets import UFV_RATE_SETS
+    from facerestore.methods import build_method, build_objective
+    from facerestore.methods.ufvnet import down_up
+
+    method = build_method("ufvnet", width=0.0625, residual=True)
+    hr = torch.from_numpy(rng.random((8, 3, 128, 128), dtype=np.float32))
+    mr3_batch = {"hr": hr, "lr_up": down_up(hr, 0.25), "scale": torch.full((8,), 4.0)}
+    objective = build_objective("ufvnet_separate", method, {})
+    torch.manual_seed(0)
+    seen = set()
+    for _ in range(6):
+        lr_up, rate = objective.regressor_inputs(mr3_batch)
+        assert lr_up.shape == hr.shape
+        seen |= {round(float(r), 6) for r in rate}
+        first = int(torch.nonzero(rate == rate[0])[0])
+        assert torch.allclose(lr_up[first], down_up(hr[first:first + 1], float(rate[0]))[0])
+    assert seen - {round(r, 6) for r in UFV_RATE_SETS["MR3"]}  # rates the MR3 data never has
+    assert seen <= {round(r, 6) for r in UFV_RATE_SETS["MR8"]}
+    data_rates = build_objective("ufvnet_separate", method, {"regressor_rates": None})
+    lr_up, rate = data_rates.regressor_inputs(mr3_batch)
+    assert lr_up is mr3_batch["lr_up"] and torch.equal(rate, torch.full((8,), 0.25))
+    with pytest.raises(ConfigError, match="regressor_rates must be one of"):
+        build_objective("ufvnet_separate", method, {"regressor_rates": "MR9"})

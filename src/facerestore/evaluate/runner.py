@@ -1,6 +1,6 @@
 """Run one method over an :class:`~facerestore.evaluate.benchmark.EvalData`: batches of samples, the method's
-output, and per-condition means of PSNR / SSIM on Y (:mod:`facerestore.metrics.psnr_ssim`, the papers'
-convention) and identity similarity, plus the comparison grid (LR | bicubic | output | GT).
+output, and per-condition means of PSNR / SSIM on Y (:mod:`facerestore.metrics.psnr_ssim`: FishFSRNet §IV-A
+states it; the other papers do not say, and Y is the field's usual choice) and identity similarity, plus the comparison grid (LR | bicubic | output | GT).
 
 Means are over faces of the per-face scores, as the papers' tables report them. With several conditions an
 ``all`` row averages every face of every condition (UFVNet Tab. II reports MR8 as one mean). Deterministic:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 import torch
 
 from facerestore.degrade import imresize_torch
+from facerestore.degrade.presets import UFV_RATE_SETS
+from facerestore.errors import ConfigError
 from facerestore.losses import soft_cross_entropy
 from facerestore.methods.base import Method, from_signed, register_method, to_signed
 from facerestore.methods.objective import OBJECTIVES, Batch, Objective
@@ -42,35 +44,54 @@ def _rate(batch: Batch) -> torch.Tensor:
     return 1.0 / batch["scale"].float()
 
 
+def down_up(hr: torch.Tensor, rate: float) -> torch.Tensor:
+    """``hr`` MATLAB-bicubic down to ``rate`` × its size and back up, clipped: the ``ufv_multires`` input."""
+    return imresize_torch(imresize_torch(hr, scale=rate).clamp(0, 1), size=tuple(hr.shape[-2:])).clamp(0, 1)
+
+
 @OBJECTIVES.register("ufvnet_separate")
 class UFVNetSeparateObjective(Objective):
     """UFVNet stage 1 (§III-D): each anchor SR generator on its anchor resolution (1/8, 1/4, 1/2 of the HR; LR
     made from ``hr`` by MATLAB bicubic down and up, as the ``ufv_multires`` preset) with Eq. 11 (L1), and the
-    weight regressor on the data's resolutions (``lr_up`` at 128×128, ``scale``) with the Eq. 4 soft targets
-    and Eq. 12. The terms touch disjoint parameters, so one Adam on their sum equals separate training of
-    each module."""
+    weight regressor with the Eq. 4 soft targets and Eq. 12 on ``regressor_rates``: §III-D trains it on all
+    eight rates 1/16 … 8/16 (``"MR8"``, the default), whatever rates the training set of stage 2 has (MR3,
+    MR7); each face of a batch draws one rate (torch's RNG, saved in checkpoints) and is degraded from ``hr``
+    as ``ufv_multires`` does. ``regressor_rates=None``: the data's own ``lr_up`` and ``scale`` instead. The terms
+    touch disjoint parameters, so one Adam on their sum equals separate training of each module."""
 
     method_type = UFVNetMethod
 
-    def __init__(self, method: Method):
+    def __init__(self, method: Method, regressor_rates: str | None = "MR8"):
         net = method.net
         trained = [*net.encoders, *net.anchor_decoders] + ([net.regressor] if net.regressor is not None else [])
         super().__init__(method, trained)
         self.keys = frozenset({"hr", "lr_up", "scale"})
+        if regressor_rates is not None and regressor_rates not in UFV_RATE_SETS:
+            raise ConfigError(f"regressor_rates must be one of {sorted(UFV_RATE_SETS)} or null, "
+                              f"got {regressor_rates!r}")
+        self.regressor_rates = None if regressor_rates is None else UFV_RATE_SETS[regressor_rates]
+
+    def regressor_inputs(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(``lr_up`` in [0, 1], rate r) of every face for the regressor term (see the class docstring)."""
+        if self.regressor_rates is None:
+            return batch["lr_up"], _rate(batch)
+        hr = batch["hr"]
+        picks = torch.randint(len(self.regressor_rates), (hr.shape[0],)).tolist()
+        lr_up = torch.stack([down_up(hr[i:i + 1], self.regressor_rates[k])[0] for i, k in enumerate(picks)])
+        return lr_up, torch.tensor([self.regressor_rates[k] for k in picks], device=hr.device)
 
     def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         net, hr = self.method.net, batch["hr"]
         logs: dict[str, torch.Tensor] = {}
         loss = hr.new_zeros(())
         for k, anchor in enumerate(net.anchors):
-            lr = imresize_torch(hr, scale=anchor).clamp(0, 1)
-            lr_up = imresize_torch(lr, size=tuple(hr.shape[-2:])).clamp(0, 1)
-            term = (net.generator(k)(to_signed(lr_up)) - to_signed(hr)).abs().mean()
+            term = (net.generator(k)(to_signed(down_up(hr, anchor))) - to_signed(hr)).abs().mean()
             logs[f"l_sr_{k}"] = term.detach()
             loss = loss + term
         if net.regressor is not None:
-            targets = anchor_weight_targets(_rate(batch), net.anchors).to(hr)
-            term = soft_cross_entropy(net.regressor(to_signed(batch["lr_up"])), targets)
+            lr_up, rate = self.regressor_inputs(batch)
+            targets = anchor_weight_targets(rate, net.anchors).to(hr)
+            term = soft_cross_entropy(net.regressor(to_signed(lr_up)), targets)
             logs["l_wt"] = term.detach()
             loss = loss + term
         return loss, logs
@@ -82,7 +103,7 @@ class UFVNetSeparateObjective(Objective):
         net, hr = method.net, batch["hr"]
         scores: dict[str, torch.Tensor] = {}
         for k, anchor in enumerate(net.anchors):
-            lr_up = imresize_torch(imresize_torch(hr, scale=anchor).clamp(0, 1), size=tuple(hr.shape[-2:])).clamp(0, 1)
+            lr_up = down_up(hr, anchor)
             scores[f"psnr_anchor{k}"] = psnr_y_torch(from_signed(net.generator(k)(to_signed(lr_up))).clamp(0, 1), hr)
             scores[f"psnr_bicubic_anchor{k}"] = psnr_y_torch(lr_up, hr)
         scores["psnr"] = torch.stack([scores[f"psnr_anchor{k}"] for k in range(len(net.anchors))]).mean(0)

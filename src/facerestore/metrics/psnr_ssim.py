@@ -1,7 +1,8 @@
-"""PSNR and SSIM on the luma (Y) channel, the convention of the face SR papers' tables.
+"""PSNR and SSIM on the luma (Y) channel, the usual convention of face SR tables.
 
-Song et al. §4.2, Yun & Park, GFRNet, FishFSRNet and UFVNet report PSNR/SSIM computed the way
-MATLAB (and BasicSR's ``test_y_channel=True``) does it:
+FishFSRNet §IV-A states that its PSNR/SSIM are computed on the Y channel of YCbCr; Song et al., Yun & Park,
+GFRNet and UFVNet do not say which channels they measure (our choice for them: the same Y, so that every
+table is comparable). Computed the way MATLAB (and BasicSR's ``test_y_channel=True``) does it:
 
 * Y of YCbCr with the BT.601 coefficients of MATLAB's ``rgb2ycbcr``
   (``Y = 16 + 65.481 R + 128.553 G + 24.966 B`` for RGB in [0, 1]), kept on the [0, 255] scale
