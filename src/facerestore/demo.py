@@ -37,6 +37,7 @@ PHOTO_SCALE = 4
 # The original's longer side: the astronaut's face is then 123 px (its template crop), within UFVNet's 128 px
 # output at x4, so the photo pipeline restores it instead of keeping bicubic (docs/restore.md, size rules).
 PHOTO_SIDE = 384
+FACES_METHOD = "ufvnet"  # the bundled any-resolution model, for the presets x4 … x16 of the synthetic faces
 PHOTO_PICTURE, FACE_PICTURE = "photo_before_after.png", "photo_face_before_after.png"
 REPORT_FILES = ("index.html", "metrics.csv", "metrics.md")
 
@@ -60,6 +61,7 @@ class PhotoResult:
     bicubic: tuple[float, float]  # faces, whole image
     restored: tuple[float, float]
     face_picture: str | None  # the first face, zoomed (None: no face found)
+    label: str  # the photo pipeline's method and weights
 
 
 @dataclass(frozen=True)
@@ -89,10 +91,11 @@ def _grid(rows: list[list[np.ndarray]], gap: int = 2) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------ the model
 def demo_model(weights: str | os.PathLike | None = None, log: Log = print) -> DemoModel:
-    """The default model, built from its weights file's metadata (``weights``, else the resolved default)."""
-    from facerestore.restore.weights_cache import BUNDLED_DIR, DEFAULT_METHOD, resolve_weights
+    """The model of the synthetic faces, built from its weights file's metadata (``weights``, else the bundled
+    :data:`FACES_METHOD`: one network for every preset's LR size)."""
+    from facerestore.restore.weights_cache import BUNDLED_DIR, resolve_weights
 
-    path = resolve_weights(DEFAULT_METHOD if weights is None else None, weights)
+    path = resolve_weights(FACES_METHOD if weights is None else None, weights)
     method = build_method(weights=path).eval()
     where = "bundled" if path.parent == BUNDLED_DIR else str(path)
     log(f"using {method.name} weights: {path}")
@@ -137,22 +140,27 @@ def _face_boxes(faces, scale: int, shape: tuple[int, int]) -> list[tuple[int, in
     return boxes
 
 
-def evaluate_photo(model: DemoModel, out: Path, photo: Path = PHOTO, scale: int = PHOTO_SCALE) -> PhotoResult:
-    """The real photo (its longer side at most :data:`PHOTO_SIDE`) MATLAB-bicubic downscaled ×``scale``, restored by the photo pipeline with the model and with
-    ``--method bicubic`` (the same detection, alignment and paste: only the face network differs), scored against
-    the original over the face boxes and the whole image; writes ``photo_before_after.png`` (LR | bicubic |
-    model | original)."""
+def evaluate_photo(out: Path, photo: Path = PHOTO, scale: int = PHOTO_SCALE,
+                   weights: str | os.PathLike | None = None) -> PhotoResult:
+    """The real photo (its longer side at most :data:`PHOTO_SIDE`) MATLAB-bicubic downscaled ×``scale``, restored
+    by the photo pipeline as ``facerestore restore --scale N`` does (its default method, or ``weights``) and
+    with ``--method bicubic`` (the same detection and paste: only the face network differs), scored against the
+    original over the face boxes and the whole image; writes ``photo_before_after.png`` (LR | bicubic | model |
+    original)."""
     from facerestore.restore import FaceRestorer
 
     pixels, _ = read_image(photo)
     hr = split_alpha(to_float(pixels))[0][..., :3]
-    if max(hr.shape[:2]) > PHOTO_SIDE:  # area-downscaled so that its faces fit the network's output (below)
+    if max(hr.shape[:2]) > PHOTO_SIDE:  # area-downscaled: a photo of a size the report shows whole
         factor = PHOTO_SIDE / max(hr.shape[:2])
         hr = cv2.resize(hr, (round(hr.shape[1] * factor), round(hr.shape[0] * factor)), interpolation=cv2.INTER_AREA)
     hr = hr[:hr.shape[0] // scale * scale, :hr.shape[1] // scale * scale]
     lr = np.clip(imresize(hr, 1.0 / scale), 0.0, 1.0)
-    runs = {name: FaceRestorer(weights=weights, method=name_, scale=scale).restore(lr)
-            for name, name_, weights in (("bicubic", "bicubic", None), ("model", None, model.weights))}
+    restorers = {"bicubic": FaceRestorer("bicubic", scale=scale, options={"scale": scale}),
+                 "model": FaceRestorer(weights=weights, scale=scale)}
+    runs = {name: restorer.restore(lr) for name, restorer in restorers.items()}
+    chosen = restorers["model"]
+    label = f"{chosen.name} ({Path(chosen.weights).stem})" if chosen.weights is not None else chosen.name
     boxes = _face_boxes(runs["model"].faces, scale, hr.shape[:2])
     scores = {}
     for name, result in runs.items():
@@ -164,7 +172,7 @@ def evaluate_photo(model: DemoModel, out: Path, photo: Path = PHOTO, scale: int 
         x0, y0, x1, y1 = _widen(boxes[0], 0.3, hr.shape[:2])
         write_image(out / FACE_PICTURE, from_float(_grid([[image[y0:y1, x0:x1] for image in row]], gap=4), 8),
                     overwrite=True)
-    return PhotoResult(scale, len(boxes), scores["bicubic"], scores["model"], FACE_PICTURE if boxes else None)
+    return PhotoResult(scale, len(boxes), scores["bicubic"], scores["model"], FACE_PICTURE if boxes else None, label)
 
 
 def _widen(box: tuple[int, int, int, int], margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -190,7 +198,7 @@ def run_demo(out_dir: str | os.PathLike, model: DemoModel, *, count: int = 6, si
         grid_name = f"grid_{preset}.png"
         write_image(out / grid_name, from_float(grid, 8), overwrite=True)
         results.append(PresetResult(preset, bicubic, restored, grid_name))
-    real = None if photo is None else evaluate_photo(model, out, Path(photo))
+    real = None if photo is None else evaluate_photo(out, Path(photo))
     write_text_atomic(out / "metrics.csv", _csv(results, real, model))
     write_text_atomic(out / "metrics.md", _markdown(results, real, model, count, size))
     index = out / "index.html"
@@ -208,13 +216,13 @@ def _csv(results: list[PresetResult], real: PhotoResult | None, model: DemoModel
     if real is not None:
         for region, index in (("faces", 0), ("image", 1)):
             writer.writerow([f"photo_x{real.scale}_{region}", "bicubic", f"{real.bicubic[index]:.4f}", ""])
-            writer.writerow([f"photo_x{real.scale}_{region}", model.label, f"{real.restored[index]:.4f}", ""])
+            writer.writerow([f"photo_x{real.scale}_{region}", real.label, f"{real.restored[index]:.4f}", ""])
     return buffer.getvalue()
 
 
-def _photo_sentence(real: PhotoResult, label: str) -> str:
+def _photo_sentence(real: PhotoResult) -> str:
     return (f"Real photo (NASA astronaut, public domain) MATLAB-bicubic downscaled x{real.scale} and restored by "
-            f"the photo pipeline with {label} and with bicubic: PSNR-Y over the {real.faces} face box(es) "
+            f"the photo pipeline with {real.label} (its default) and with bicubic: PSNR-Y over the {real.faces} face box(es) "
             f"{real.restored[0]:.2f} dB against {real.bicubic[0]:.2f} dB ({real.restored[0] - real.bicubic[0]:+.2f}), "
             f"over the whole image {real.restored[1]:.2f} against {real.bicubic[1]:.2f} dB.")
 
@@ -228,7 +236,7 @@ def _markdown(results: list[PresetResult], real: PhotoResult | None, model: Demo
     lines += [f"| {r.preset} | {r.bicubic[0]:.2f} | {r.bicubic[1]:.4f} | {r.restored[0]:.2f} | {r.restored[1]:.4f} "
               f"| {r.restored[0] - r.bicubic[0]:+.2f} |" for r in results]
     if real is not None:
-        lines += ["", _photo_sentence(real, model.label)]
+        lines += ["", _photo_sentence(real)]
     return "\n".join(lines) + "\n"
 
 
@@ -240,8 +248,8 @@ def _html(results: list[PresetResult], real: PhotoResult | None, model: DemoMode
         for r in results
     )
     photo = "" if real is None else (
-        f"<h2>A real photo</h2><p>{html.escape(_photo_sentence(real, model.label))}</p>"
-        f"<p>LR input (nearest) | bicubic | {label} | original</p>"
+        f"<h2>A real photo</h2><p>{html.escape(_photo_sentence(real))}</p>"
+        f"<p>LR input (nearest) | bicubic | {html.escape(real.label)} | original</p>"
         f'<img src="{PHOTO_PICTURE}" alt="real photo before and after" style="max-width:100%">'
         + ("" if real.face_picture is None else f'<p>the face</p><img src="{real.face_picture}" alt="the face">'))
     grids = "\n".join(

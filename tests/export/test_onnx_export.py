@@ -65,7 +65,7 @@ def test_cli_export_then_restore_with_the_graph(tmp_path, capsys, monkeypatch):
     from facerestore.restore import FaceRestorer
     from facerestore.restore.weights_cache import BUNDLED, BUNDLED_DIR
 
-    weights = BUNDLED_DIR / BUNDLED["edsr"]  # the bundled EDSR x4: a free-size method, small and fast
+    weights = BUNDLED_DIR / BUNDLED["edsr"][4]  # the bundled EDSR x4: a free-size method, small and fast
     graph = tmp_path / "default.onnx"
     assert main(["export", "--weights", str(weights), "-o", str(graph), "--dynamic-batch"]) == 0
     assert "onnxruntime vs PyTorch max |diff|" in capsys.readouterr().out

@@ -1,5 +1,6 @@
-"""Adversarial engine: GAN losses, flow losses, G/D steps, discriminators added at a later stage and kept across
-stages, exact resumption of a GAN stage, plateau schedules and the new recipe keys."""
+"""Adversarial engine: GAN losses, flow losses, G/D steps, the discriminator bank's specs (arch), discriminators
+added at a later stage and kept across stages, exact resumption of a GAN stage (and of a checkpoint whose specs
+predate arch), plateau schedules and the new recipe keys."""
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ from facerestore.errors import ConfigError
 from facerestore.losses import GANLoss, identity_grid, landmark_loss, lsgan, smoothed_vanilla_gan, tv_loss
 from facerestore.methods import build_method
 from facerestore.methods.adversarial import Discriminators
+from facerestore.models.discriminators import PatchGAN, YunParkDiscriminator
 from facerestore.methods.yun_park import YunParkObjective
 from facerestore.models.gfrnet import warp
 from facerestore.train import Trainer, TrainingInterrupted
@@ -143,8 +145,8 @@ def test_gan_stages_keep_their_discriminators_and_resume_exactly(tmp_path):
     # ...while D_g goes on training (a rebuilt D_g would count 9 again)
     assert (_tracked(first, "global"), _tracked(second, "global"), _tracked(second, "local")) == (9, 18, 9)
     state, _, _ = load_checkpoint(straight / "checkpoints" / "s1_00000003_state.pt")
-    assert state["discriminator_specs"] == {"global": {"in_channels": 6, "channels": 4},
-                                            "local": {"in_channels": 3, "channels": 4}}
+    assert state["discriminator_specs"] == {"global": {"arch": "yun_park", "in_channels": 6, "channels": 4},
+                                            "local": {"arch": "yun_park", "in_channels": 3, "channels": 4}}
     assert state["d_optimizer"]["param_groups"][0]["lr"] == 2e-3
 
     def interrupt(trainer, stage, iteration):
@@ -159,6 +161,45 @@ def test_gan_stages_keep_their_discriminators_and_resume_exactly(tmp_path):
     for load in (lambda out: load_file(out / "final.safetensors"), lambda out: _disc(out, 1, 3)):
         expected, got = load(straight), load(tmp_path / "resumed")
         assert expected.keys() == got.keys() and all(torch.equal(expected[k], got[k]) for k in expected)
+
+
+def test_the_bank_builds_a_spec_s_arch_and_a_spec_without_one_is_a_patchgan():
+    bank = Discriminators()
+    gfrnet_style = {"in_channels": 9, "channels": 4}  # GFRNet's specs, and pre-arch checkpoints, name no arch
+    assert isinstance(bank.ensure("global", gfrnet_style), PatchGAN)
+    assert bank.ensure("global", {"arch": "patchgan", **gfrnet_style}) is bank["global"]  # the same network
+    assert bank.specs == {"global": gfrnet_style}  # stored as given: GFRNet's checkpoints are unchanged
+    with pytest.raises(ConfigError, match="exists with .*a spec without arch is a PatchGAN.*d_arch: patchgan"):
+        bank.ensure("global", {"arch": "yun_park", **gfrnet_style})
+    with pytest.raises(ConfigError, match="exists with") as error:
+        bank.ensure("global", {"in_channels": 9, "channels": 8})  # another width: no arch hint
+    assert "without arch" not in str(error.value)
+    assert isinstance(bank.ensure("local", {"arch": "yun_park", "in_channels": 3, "channels": 2}), YunParkDiscriminator)
+    with pytest.raises(ConfigError, match="arch must be one of \\['patchgan', 'yun_park'\\], got 'dcgan'"):
+        bank.ensure("other", {"arch": "dcgan"})
+
+
+def test_a_checkpoint_whose_specs_predate_arch_resumes_as_patchgans(tmp_path):
+    raw = apply_overrides(_gan_recipe(), ["stages.0.options.d_arch=patchgan", "stages.1.options.d_arch=patchgan"])
+    config = validate(raw)
+
+    def interrupt(trainer, stage, iteration):
+        if (stage, iteration) == (1, 1):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(TrainingInterrupted):
+        Trainer(config, tmp_path, hooks=[interrupt]).run()
+    path = latest_checkpoint(tmp_path / "checkpoints")
+    state = torch.load(path, weights_only=True)  # rewrite it as a checkpoint from before specs had arch
+    state["discriminator_specs"] = {name: {k: v for k, v in spec.items() if k != "arch"}
+                                    for name, spec in state["discriminator_specs"].items()}
+    torch.save(state, path)
+    with pytest.raises(ConfigError, match="a spec without arch is a PatchGAN"):  # the default arch is not it
+        Trainer(validate(_gan_recipe()), tmp_path, resume=str(path)).run()
+    trainer = Trainer(config, tmp_path, resume=str(path))
+    trainer.run()
+    assert {name: type(d) for name, d in trainer.discriminators.items()} == {"global": PatchGAN, "local": PatchGAN}
+    assert _tracked(_disc(tmp_path, 1, 3), "global") == 18  # the checkpoint's D_g went on training
 
 
 # ------------------------------------------------------------------ plateau

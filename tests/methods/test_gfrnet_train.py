@@ -31,7 +31,9 @@ def batch() -> dict:
 def test_warpnet_pretraining_lowers_the_landmark_loss_and_touches_warpnet_only(batch):
     torch.manual_seed(0)
     method = build_method("gfrnet", channels=TINY)
-    objective = GFRNetFlowObjective(method).train()
+    # λ_TV = 0.01 as the quick recipe: with Eq. 10's sum and λ_TV = 1 a thin WarpNet first flattens its
+    # grid and fits the landmarks only after hundreds of steps (configs/gfrnet/gfrnet_quick.yaml).
+    objective = GFRNetFlowObjective(method, tv_weight=0.01).train()
     recnet_before = {k: v.clone() for k, v in method.net.recnet.state_dict().items()}
     first = objective(batch)[1]["l_lm"]
     optimise(lambda: objective(batch)[0], objective.trainable_parameters(), 15, lr=2e-3)
@@ -49,7 +51,8 @@ def test_end_to_end_objective_terms_and_discriminator_inputs(batch):
     expected = (100 * logs["l2"] + 10 * logs["l_lm"] + logs["l_tv"] + logs["g_global"] + 0.5 * logs["g_local"])
     assert float(loss.detach()) == pytest.approx(float(expected), rel=1e-5)
     assert float(d_loss.detach()) == pytest.approx(float(logs["d_global"] + logs["d_local"]), rel=1e-5)
-    assert bank.specs == {"global": {"in_channels": 9, "channels": 4}, "local": {"in_channels": 3, "channels": 4}}
+    # Both read concat(I^d, I^g, ·), the local one on the landmark boxes (§3.3, "the same settings").
+    assert bank.specs == {"global": {"in_channels": 9, "channels": 4}, "local": {"in_channels": 9, "channels": 4}}
     loss.backward()
     assert all(p.grad is None for p in objective.discriminator_parameters())
     d_loss.backward()
@@ -60,12 +63,13 @@ def test_ablations_change_the_objective(batch):
     no_guide = GFRNetObjective(build_method("gfrnet", channels=TINY, use_warpnet=False, use_guide=False),
                                Discriminators(), d_channels=4)
     assert no_guide.discriminators.specs["global"]["in_channels"] == 6  # concat(I^d, Î): no guide
+    assert no_guide.discriminators.specs["local"]["in_channels"] == 6
     logs = no_guide(batch)[1]
     assert "l_lm" not in logs  # −WG: no WarpNet, no flow loss
     no_flow = GFRNetObjective(build_method("gfrnet", channels=TINY), Discriminators(), adversarial=[],
                               landmark_weight=0, tv_weight=0)
     loss, logs, d_loss = no_flow(batch)
-    assert d_loss is None and set(logs) == {"l2"} and float(loss) == pytest.approx(100 * float(logs["l2"]))
+    assert d_loss is None and set(logs) == {"l2"} and float(loss.detach()) == pytest.approx(100 * float(logs["l2"]))
     torch.manual_seed(0)
     random = GFRNetFlowObjective(build_method("gfrnet", channels=TINY), random_guide=True)
     torch.manual_seed(0)

@@ -30,7 +30,9 @@ CASES = {  # name → (build options, inputs)
     "srresnet": ({"num_blocks": 1, "channels": 8}, lambda: (image(8),)),
     "ufvnet": ({"width": 0.125}, lambda: (image(16),)),
     "vdsr": ({"depth": 3, "channels": 8}, lambda: (image(32),)),
+    "vgg_face": ({}, lambda: (image(32),)),
     "yun_park": ({"channels": 2}, lambda: (image(32),)),
+    "yun_park_discriminator": ({"in_channels": 6, "channels": 2}, lambda: (image(256, 6),)),
 }
 
 

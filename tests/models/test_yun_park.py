@@ -1,5 +1,5 @@
-"""Yun & Park (§3.2 generator, §3.3 discriminators, §4.5 "w/ N" noise): counts, shapes, the two decoders,
-exportable noise, a training step."""
+"""Yun & Park (§3.2 generator, §3.3 discriminators — the seven-convolution form and the PatchGAN option — §4.5
+"w/ N" noise): counts, shapes, the two decoders, exportable noise, a training step."""
 from __future__ import annotations
 
 import copy
@@ -39,13 +39,18 @@ def test_parameter_counts_match_the_paper():
     with torch.device("meta"):
         generator = build_model("yun_park")
         model1 = build_model("yun_park", upscaler=False)
-        global_d = build_model("patchgan", in_channels=6)
-        local_d = build_model("patchgan", in_channels=3)
+        global_d = build_model("yun_park_discriminator", in_channels=6)
+        local_d = build_model("yun_park_discriminator", in_channels=3)
+        global_patch = build_model("patchgan", in_channels=6)
+        local_patch = build_model("patchgan", in_channels=3)
     assert count_parameters(generator) == 58_295_494
     assert count_parameters(generator.upscaler) == 459_648
     assert count_parameters(model1) == 58_295_494 - 459_648
-    assert count_parameters(global_d) == 2_769_601
-    assert count_parameters(local_d) == 2_766_529
+    # §3.3's seven-convolution discriminators (the layer widths are our choice: the paper gives no count)
+    assert count_parameters(global_d) == 11_161_281
+    assert count_parameters(local_d) == 11_158_209
+    assert count_parameters(global_patch) == 2_769_601  # d_arch: patchgan
+    assert count_parameters(local_patch) == 2_766_529
 
 
 def test_generator_outputs_and_eval_determinism(generator, base_output):

@@ -107,7 +107,7 @@ def test_a_face_that_the_output_would_enlarge_keeps_bicubic(astronaut):
 def test_cli_reports_kept_faces_and_warns_once_per_photo(tmp_path, astronaut, capsys):
     source = tmp_path / "in"
     source.mkdir()
-    write_image(source / "a.png", astronaut)
+    write_image(source / "a.png", cv2.resize(astronaut, (1024, 1024), interpolation=cv2.INTER_CUBIC))  # 328 px
     write_image(source / "b.png", cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA))  # face 82 px
     out = tmp_path / "out"
     assert main(["restore", "-i", str(source), "-o", str(out), "--method", "bicubic", "--scale", "2"]) == 0
@@ -115,8 +115,8 @@ def test_cli_reports_kept_faces_and_warns_once_per_photo(tmp_path, astronaut, ca
     assert err.count("kept at bicubic") == 1 and "a.png" in err
     report = json.loads((out / "report.json").read_text())
     faces = {Path(r["input"]).name: r["faces"][0] for r in report["images"]}
-    assert faces["a.png"]["kept"] == "bicubic" and "128 px" in faces["a.png"]["reason"]
-    assert faces["a.png"]["native_size"] == pytest.approx(ASTRONAUT_NATIVE, abs=1)
+    assert faces["a.png"]["kept"] == "bicubic" and "256 px" in faces["a.png"]["reason"]  # the box crops' limit
+    assert faces["a.png"]["native_size"] == pytest.approx(2 * ASTRONAUT_NATIVE, abs=2)
     assert faces["b.png"]["kept"] is None and faces["b.png"]["reason"] is None
     assert faces["b.png"]["restored_size"] == 4 * faces["b.png"]["crop_size"]  # bicubic's x4 at native size
     assert (out / faces["a.png"]["restored"]).is_file()
@@ -174,3 +174,18 @@ def test_small_images_are_upsampled_once_more_for_detection(astronaut):
     assert detector.upsampling(small) == 2 and detector.upsampling(astronaut) == 1
     assert DlibDetector(upsample=1).detect(small) == [] and len(detector.detect(small)) == 1
     assert DlibDetector(upsample=0).upsampling(small) == 0
+
+
+def test_a_generic_sr_method_restores_an_axis_aligned_crop_pasted_back_without_resampling(astronaut):
+    """bicubic, SRCNN, VDSR, SRResNet and EDSR have no face prior: the pipeline runs them on the photo's own pixel
+    grid (a translated crop, no rotation) and, at the method's own scale, pastes the output back pixel for pixel.
+    With PyTorch's bicubic (the background's kernel, a = -0.75) the pasted face is the background itself."""
+    restorer = FaceRestorer("bicubic", scale=2, options={"scale": 2, "kernel": "pytorch"})
+    assert restorer.box_crops and not FaceRestorer("ufvnet").box_crops
+    result = restorer.restore(astronaut)
+    face = result.faces[0]
+    assert face.kept is None and face.crop.shape[0] == ASTRONAUT_NATIVE
+    assert np.allclose(face.matrix[:, :2], np.eye(2)) and np.all(face.matrix[:, 2] == np.round(face.matrix[:, 2]))
+    x0, y0 = (-face.matrix[:, 2]).astype(int)
+    inner = slice(2 * y0 + 40, 2 * (y0 + ASTRONAUT_NATIVE) - 40), slice(2 * x0 + 40, 2 * (x0 + ASTRONAUT_NATIVE) - 40)
+    assert np.abs(result.image[inner] - plain_upscale(astronaut, 2)[inner]).max() < 1e-4

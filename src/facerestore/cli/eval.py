@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "a Markdown + CSV table per scale / preset and a comparison grid; or combine runs.",
         epilog="benchmarks (--data):\n" + "\n".join(
             f"  {name:22s} {BENCHMARKS[name].protocol}" for name in list_benchmarks())
+        + "\n  BENCHMARK:random-guide a GFRNet pair benchmark, each face given another person's guide (Ours(R), "
+          "GFRNet §4.5); e.g. synthetic-gfrnet-x8:random-guide"
         + "\n  real-val[:COND,...]    real photos shipped by Python packages (validation only; 'make real-val'), "
           "aligned 128 crops: bicubic x4, x8, gfrnet_general (GFRNet Eq. 4); e.g. real-val:x4"
         + "\n  folder:PATH[:PRESET[,PRESET...]]  aligned faces of a folder (default preset fish_x8)",

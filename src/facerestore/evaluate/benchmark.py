@@ -6,7 +6,15 @@ training recipe draws: training uses ``split="train"``), the degradation preset(
 seeds (:func:`facerestore.data.sample_rng`). Each *condition* is one preset with fixed options, evaluated on
 the same ``count`` HR faces, so per-scale rows (UFVNet Tab. II, FishFSRNet Tab. I) compare like with like.
 
-``SPEC`` (the CLI's ``--data``) is a benchmark name, ``real-val[:CONDITION[,...]]`` (the real validation faces
+GFRNet (Li et al. 2018) has three pair benchmarks: ``synthetic-gfrnet`` (Eq. 4 with s drawn from 1:0.1:8, the
+§3.2 training distribution) and ``synthetic-gfrnet-x4`` / ``synthetic-gfrnet-x8`` (Eq. 4 with s fixed: Table 1's two
+columns, §4.3 "only two scale factors, i.e., 4 and 8, are considered for the test images"; our reading: ϱ, σ and
+q are still drawn from their §3.2 sets, the paper does not say otherwise). ``BENCHMARK:random-guide`` (e.g.
+``synthetic-gfrnet-x8:random-guide``) is the same benchmark with every face given the guide of another person
+(Table 1 / Fig. 6(h) Ours(R), §4.5): see :class:`OtherPersonsGuides`.
+
+``SPEC`` (the CLI's ``--data``) is a benchmark name, ``BENCHMARK:random-guide`` (GFRNet pair benchmarks),
+``real-val[:CONDITION[,...]]`` (the real validation faces
 of :mod:`facerestore.data.real_val`, aligned 128 crops, under bicubic x4, x8 and GFRNet's Eq. 4 ``gfrnet_general``;
 ``real-val:x4`` only the x4 condition, for a one-scale method) or
 ``folder:PATH[:PRESET[,PRESET...]]`` (aligned HR faces; default preset ``fish_x8``, the most common x8 protocol).
@@ -24,12 +32,13 @@ from facerestore.degrade import PRESETS
 from facerestore.errors import ConfigError
 
 if TYPE_CHECKING:  # the data sources are imported when faces are made, not to list the benchmarks
-    from facerestore.data.base import FaceDataset
+    from facerestore.data.base import FaceDataset, FaceRecord
     from facerestore.metrics import PCAIdentity
 
 BENCHMARK_SEED = 2026
 DEFAULT_COUNT = 100
 FOLDER_PREFIX = "folder:"
+RANDOM_GUIDE = ":random-guide"
 FOLDER_DEFAULT_PRESET = "fish_x8"
 REAL_VAL = "real-val"
 REAL_VAL_SIZE = 128
@@ -50,7 +59,8 @@ class Condition:
 class EvalData:
     """Faces and conditions of one evaluation. ``root`` None: the synthetic test split; else a folder of
     aligned faces. ``count`` None: every face of the folder. ``pairs``: GFRNet guide/target pairs (the HR
-    faces differ from single renders, so every method, bicubic included, is scored on the pairs' targets)."""
+    faces differ from single renders, so every method, bicubic included, is scored on the pairs' targets);
+    ``random_guide``: each target gets another person's guide (:class:`OtherPersonsGuides`, Ours(R))."""
 
     name: str
     protocol: str
@@ -60,6 +70,7 @@ class EvalData:
     seed: int = BENCHMARK_SEED
     pairs: bool = False
     root: Path | None = None
+    random_guide: bool = False
 
     def keys(self, required: Iterable[str]) -> frozenset[str]:
         """The sample keys to build for a method reading ``required`` (``lr`` and ``hr`` for the grid and metrics)."""
@@ -70,9 +81,20 @@ class EvalData:
         from facerestore.data import FolderFaces, SyntheticFaces
 
         if self.root is None:
-            return SyntheticFaces(self.size, self.count, self.seed, condition.preset, keys, split="test",
-                                  preset_options=condition.options)
+            faces = SyntheticFaces(self.size, self.count, self.seed, condition.preset, keys, split="test",
+                                   preset_options=condition.options)
+            return OtherPersonsGuides(faces) if self.random_guide else faces
         return FolderFaces(self.root, self.size, condition.preset, keys, self.seed, preset_options=condition.options)
+
+    def with_random_guide(self) -> "EvalData":
+        """The same pairs, each face given another person's guide (GFRNet §4.5 Ours(R)): ``NAME:random-guide``."""
+        if not self.pairs or self.root is not None:
+            raise ConfigError(f"--data {self.name}{RANDOM_GUIDE}: random guides need a synthetic GFRNet pair benchmark "
+                              f"({', '.join(b.name for b in BENCHMARKS.values() if b.pairs)})")
+        if self.random_guide:
+            return self
+        return replace(self, name=self.name + RANDOM_GUIDE, random_guide=True,
+                       protocol=self.protocol + "; each face with the guide of another person (Ours(R), §4.5)")
 
     def with_scales(self, scales: Sequence[float]) -> "EvalData":
         """The same faces with one condition per (preset, scale): ``scales`` replace the presets' own factors."""
@@ -95,6 +117,38 @@ class EvalData:
         return replace(self, count=int(count))
 
 
+class OtherPersonsGuides:
+    """GFRNet Ours(R) at test time (§4.5, Table 1, Fig. 6(h): "a random I^g with different identity to I^d"):
+    the samples of ``faces`` (synthetic pairs) with the guide and guide landmarks of pair ``i + 1`` given to
+    target ``i``. Deterministic: in the test split every pair is another person (identity = index), and pair
+    ``i + 1`` exists for any ``--count``. Each sample keeps its (seed, index) draws, so degraded inputs and
+    targets are those of the true-guide benchmark, face for face; only the guide differs."""
+
+    def __init__(self, faces: FaceDataset):
+        self.faces = faces
+        self._last: tuple[int, FaceRecord] | None = None  # the record read last (the runner reads in order)
+
+    def __len__(self) -> int:
+        return len(self.faces)
+
+    def _record(self, index: int) -> FaceRecord:
+        if self._last is None or self._last[0] != index:
+            self._last = (index, self.faces.record(index))
+        return self._last[1]
+
+    def __getitem__(self, index: int) -> dict:
+        from facerestore.data.sample import sample_rng
+
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for a data set of {len(self)}")
+        record = self._record(index)
+        other = self._record(index + 1)
+        if other.identity == record.identity:
+            raise ConfigError(f"random guide: pairs {index} and {index + 1} are the same person")
+        record = replace(record, guide=other.guide, guide_landmarks=other.guide_landmarks)
+        return self.faces.sample(index, sample_rng(self.faces.seed, index), rec=record)
+
+
 def _base_options(data: EvalData, preset: str) -> dict:
     """Options of ``preset``'s first condition without its scale choice (``scales`` / ``rate_set``)."""
     options = next(c.options for c in data.conditions if c.preset == preset)
@@ -113,6 +167,15 @@ def _mr8() -> EvalData:
                     128, conditions)
 
 
+def _gfrnet(factor: int) -> EvalData:
+    """GFRNet Table 1 column ×``factor`` (§4.3): Eq. 4 with s = ``factor``; the same faces, guides and per-face
+    draws as ``synthetic-gfrnet --scales factor``."""
+    return EvalData(f"synthetic-gfrnet-x{factor}",
+                    f"Li et al. 2018 (GFRNet) Table 1 x{factor}: Eq. 4 with s = {factor} (blur, noise, JPEG drawn as "
+                    "§3.2); guide pairs", 256,
+                    (Condition(f"x{factor}", "gfrnet_general", {"scales": (float(factor),)}),), pairs=True)
+
+
 BENCHMARKS: Mapping[str, EvalData] = MappingProxyType({b.name: b for b in (
     _fish(4), _fish(8), _fish(16), _mr8(),
     EvalData("synthetic-song-sr", "Song et al. 2019 §4: Gaussian blur sigma 1.4-1.7, bicubic x4", 128,
@@ -121,6 +184,7 @@ BENCHMARKS: Mapping[str, EvalData] = MappingProxyType({b.name: b for b in (
              (Condition("song_deblur", "song_deblur"),)),
     EvalData("synthetic-gfrnet", "Li et al. 2018 (GFRNet) §3.2 Eq. 4: blur, down 1-8, noise, JPEG; guide pairs",
              256, (Condition("gfrnet_general", "gfrnet_general"),), pairs=True),
+    _gfrnet(4), _gfrnet(8),
     EvalData("synthetic-yun-x8", "Yun & Park §4.1: motion-flow blur of the face, bicubic x8 (256 -> 32)", 256,
              (Condition("x8", "yun_x8"),)),
 )})
@@ -154,6 +218,8 @@ def list_benchmarks() -> list[str]:
 def parse_spec(spec: str, size: int | None = None) -> EvalData:
     """The :class:`EvalData` of a ``--data`` SPEC (see the module docstring); ``size`` is the HR size of a
     folder's faces (default 128; a benchmark's size is fixed). Raises :class:`ConfigError` on a bad SPEC."""
+    if spec.endswith(RANDOM_GUIDE) and spec[:-len(RANDOM_GUIDE)] in BENCHMARKS:
+        return parse_spec(spec[:-len(RANDOM_GUIDE)], size).with_random_guide()
     if spec in BENCHMARKS:
         data = BENCHMARKS[spec]
         if size is not None and size != data.size:

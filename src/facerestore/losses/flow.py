@@ -7,11 +7,14 @@ corners at ±1), as :func:`facerestore.models.gfrnet.warp` samples it.
   landmarks, ``Σ_i (Φ_x(x_i, y_i) − x_i^g)² + (Φ_y(x_i, y_i) − y_i^g)²`` with every coordinate normalised to
   [-1, 1] as ``align_corners=True`` (``x → 2x / (W − 1) − 1``). Summed over the landmarks as Eq. 9 writes it,
   averaged over the batch.
-* TV regulariser (Eq. 10): squared forward differences along x and y of both channels. Our choice: on the
-  *displacement* Φ − identity (the "flow field (f_x, f_y)" of the text), so the identity grid (no warp) costs
-  0; on Φ itself the identity grid would cost about 8 and the term would pull every grid toward a
-  contraction. Each of the four terms is a mean over pixels (size-independent), summed; averaged over the
-  batch.
+* TV regulariser (Eq. 10): squared forward differences along x and y of both channels, each of the four
+  terms a **sum** over pixels as Eq. 10's squared norms write it, with the paper's λ_TV = 1 (§4.2); summed,
+  averaged over the batch. (A mean over pixels would divide it by H·W ≈ 65,000 at 256² and leave it
+  negligible beside λ_lm = 10 on Eq. 9's sum over 68 points.) In the grid's normalised
+  units a smooth warp costs about ``4·mean|∂f/∂u|²`` per term whatever the size (``u`` the normalised
+  coordinate), neighbours differing by ε everywhere about ``H·W·ε²``. Our choice: on the *displacement*
+  Φ − identity (the "flow field (f_x, f_y)" of the text), so the identity grid (no warp) costs 0; on Φ
+  itself the identity grid would cost about 8 and the term would pull every grid toward a contraction.
 """
 from __future__ import annotations
 
@@ -38,9 +41,10 @@ def landmark_loss(grid: torch.Tensor, landmarks: torch.Tensor, guide_landmarks: 
 
 
 def tv_loss(grid: torch.Tensor) -> torch.Tensor:
-    """Eq. 10 on the displacement ``grid − identity`` (see the module docstring); ``grid`` N×H×W×2."""
+    """Eq. 10, sums over pixels, on the displacement ``grid − identity`` (see the module docstring); ``grid``
+    N×H×W×2."""
     n, height, width, _ = grid.shape
     flow = grid - identity_grid(n, height, width, grid.dtype, grid.device)
     dx = flow[:, :, 1:] - flow[:, :, :-1]
     dy = flow[:, 1:] - flow[:, :-1]
-    return (dx.pow(2).mean(dim=(1, 2)) + dy.pow(2).mean(dim=(1, 2))).sum(dim=1).mean()
+    return (dx.pow(2).sum(dim=(1, 2)) + dy.pow(2).sum(dim=(1, 2))).sum(dim=1).mean()

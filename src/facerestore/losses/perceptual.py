@@ -1,6 +1,8 @@
 """Perceptual loss: L1 (or L2) between VGG-19 activations of the prediction and the target (Johnson et al.;
 used by Yun & Park Eq. 5 on Pool1–5). Weights from a local file only: the recipe's ``vgg19_weights`` or the
-environment variable ``FACERESTORE_VGG19_WEIGHTS``."""
+environment variable ``FACERESTORE_VGG19_WEIGHTS``, holding torchvision's ``vgg19`` state dict (e.g. its
+ImageNet ``vgg19-dcbb9e9d.pth`` as it is, or the same tensors as ``.safetensors``; the forms read and the
+``classifier.*`` tensors ignored: :func:`facerestore.models.vgg.load_vgg19`)."""
 from __future__ import annotations
 
 import os
@@ -12,7 +14,8 @@ from facerestore.losses.pixel import pixel_loss
 from facerestore.models.vgg import load_vgg19
 
 WEIGHTS_ENV = "FACERESTORE_VGG19_WEIGHTS"
-NO_VGG19 = f"no VGG-19 weights: set vgg19_weights in the recipe (torchvision's vgg19 layout) or {WEIGHTS_ENV}"
+NO_VGG19 = (f"no VGG-19 weights: set vgg19_weights in the recipe (or {WEIGHTS_ENV}) to a local file of "
+            "torchvision's vgg19 state dict, .pth or .safetensors")
 
 
 class PerceptualLoss(nn.Module):

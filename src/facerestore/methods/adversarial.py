@@ -23,23 +23,48 @@ from facerestore.methods.objective import Objective
 from facerestore.models import build_model
 
 
+# A discriminator spec's ``arch`` → the registered model it builds (:mod:`facerestore.models.discriminators`).
+DISCRIMINATOR_ARCHS = {"patchgan": "patchgan", "yun_park": "yun_park_discriminator"}
+# The arch of a spec without one: GFRNet's specs, and every checkpoint written before specs had ``arch``.
+DEFAULT_ARCH = "patchgan"
+
+
+def _with_arch(spec: Mapping) -> dict:
+    """``spec`` with its ``arch`` made explicit (what a comparison of two specs must see)."""
+    return {"arch": DEFAULT_ARCH, **spec}
+
+
 class Discriminators(nn.ModuleDict):
-    """The run's discriminators by name (PatchGAN, :mod:`facerestore.models.discriminators`) and the options
-    each was built with (``specs``, saved in checkpoints so that a resumed run rebuilds them)."""
+    """The run's discriminators by name and the options each was built with (``specs``, saved in checkpoints so
+    that a resumed run rebuilds them).
+
+    A spec is ``{arch: patchgan | yun_park, **build options}`` (:data:`DISCRIMINATOR_ARCHS`); a spec without
+    ``arch`` means a PatchGAN (:data:`DEFAULT_ARCH`), so GFRNet's specs, which name none, and checkpoints
+    from before ``arch`` existed keep building the same network. Specs are stored as given."""
 
     def __init__(self):
         super().__init__()
         self.specs: dict[str, dict] = {}
 
     def ensure(self, name: str, spec: Mapping) -> nn.Module:
-        """Discriminator ``name``: the existing one, or a new ``patchgan(**spec)``; a different spec for an
-        existing name is a :class:`ConfigError`."""
+        """Discriminator ``name``: the existing one, or a new one built from ``spec``; a different spec for an
+        existing name (a missing ``arch`` counts as ``patchgan``) is a :class:`ConfigError`."""
         spec = dict(spec)
         if name in self:
-            if self.specs[name] != spec:
-                raise ConfigError(f"discriminator {name!r} exists with {self.specs[name]}, a stage asks for {spec}")
+            old, new = _with_arch(self.specs[name]), _with_arch(spec)
+            if old != new:
+                hint = ("; a spec without arch is a PatchGAN (checkpoints from before specs had arch hold PatchGANs: "
+                        "resume them with arch patchgan, for Yun & Park the stages' option d_arch: patchgan)"
+                        if "arch" not in self.specs[name] and old["arch"] != new["arch"] else "")
+                raise ConfigError(f"discriminator {name!r} exists with {self.specs[name]}, a stage asks for "
+                                  f"{spec}{hint}")
             return self[name]
-        self[name] = build_model("patchgan", **spec)
+        arch = spec.get("arch", DEFAULT_ARCH)
+        if arch not in DISCRIMINATOR_ARCHS:
+            raise ConfigError(f"discriminator {name!r}: arch must be one of {sorted(DISCRIMINATOR_ARCHS)}, "
+                              f"got {arch!r}")
+        options = {key: value for key, value in spec.items() if key != "arch"}
+        self[name] = build_model(DISCRIMINATOR_ARCHS[arch], **options)
         self.specs[name] = spec
         return self[name]
 

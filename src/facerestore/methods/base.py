@@ -54,7 +54,8 @@ class Method(nn.Module):
     ``options``: the build options, set by :func:`build_method`. Facts the photo pipeline reads:
     ``learned`` (False: no weights file to look for), ``native_lr_range`` (the LR sides a method with a fixed
     output and no fixed scale restores; None: 8 … ``hr_size``), ``returns_warped_guide`` (it has
-    ``warped_guide(sample)``, GFRNet).
+    ``warped_guide(sample)``, GFRNet), ``aligned_input`` (False: a generic SR network without a face prior,
+    which the photo pipeline runs on an axis-aligned crop of the photo's own pixel grid).
     """
 
     name: ClassVar[str]
@@ -65,6 +66,7 @@ class Method(nn.Module):
     learned: ClassVar[bool] = True
     native_lr_range: ClassVar[tuple[int, int] | None] = None
     returns_warped_guide: ClassVar[bool] = False
+    aligned_input: ClassVar[bool] = True
     options: dict
 
     def __init__(self, hr_size: int | None = None, scale: float | None = None):

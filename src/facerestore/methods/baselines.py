@@ -22,6 +22,7 @@ class BicubicMethod(Method):
     name = "bicubic"
     requires = frozenset({"lr"})
     learned = False
+    aligned_input = False
     KERNELS = ("matlab", "pytorch")
 
     def __init__(self, scale: float = 4, hr_size: int | None = None, kernel: str = "matlab"):
@@ -43,6 +44,7 @@ class _OnUpsampled(Method):
     """A network that refines the bicubic-upsampled input ``lr_up`` (SRCNN, VDSR)."""
 
     requires = frozenset({"lr_up"})
+    aligned_input = False
 
     def __init__(self, scale: float = 4, hr_size: int | None = None, **options):
         super().__init__(hr_size=hr_size, scale=scale)
@@ -70,6 +72,7 @@ class SRResNetMethod(Method):
 
     name = "srresnet"
     requires = frozenset({"lr"})
+    aligned_input = False
     network = "srresnet"
 
     def __init__(self, scale: int = 4, hr_size: int | None = None, residual: bool = False, **options):
@@ -91,6 +94,7 @@ class EDSRMethod(Method):
 
     name = "edsr"
     requires = frozenset({"lr"})
+    aligned_input = False
     network = "edsr"
 
     def __init__(self, scale: int = 4, hr_size: int | None = None, **options):

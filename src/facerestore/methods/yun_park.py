@@ -5,9 +5,12 @@ objective (losses in [-1, 1]; the VGG-19 term sees [0, 1] images):
   terms (masked HR, HR, blurred HR), L_vgg Eq. 5 (L1 of VGG-19 Pool1–5 features, local weights only, else
   off with a log line), L_GAN the LSGAN Eq. 1–3 with the global D_g on concat(I_{LR_f}, HR) and the local
   D_l on the face-mask-multiplied HR. ``adversarial`` lists the discriminators of the stage: [] (Model 2, or
-  a pixel warm-up), [global] (Model 3 and the paper's first stage), [global, local] (full). Our choices: the
-  condition I_{LR_f} (the upscaler's output) is detached in D_g's input, so the generator is judged on its
-  HR output only; masking multiplies the [0, 1] image (background black).
+  a pixel warm-up), [global] (Model 3 and the paper's first stage), [global, local] (full). ``d_arch`` picks
+  both discriminators' form: ``yun_park`` (default; §3.3's seven convolutions with one score per image,
+  11.16 M parameters at width 64) or ``patchgan`` (pix2pix's five-convolution 30×30 PatchGAN, 2.77 M; what
+  this objective used before, and what the quick recipe keeps): :mod:`facerestore.models.discriminators`.
+  Our choices: the condition I_{LR_f} (the upscaler's output) is detached in D_g's input, so the generator is
+  judged on its HR output only; masking multiplies the [0, 1] image (background black).
 """
 from __future__ import annotations
 
@@ -62,17 +65,21 @@ class YunParkMethod(Method):
 
 @OBJECTIVES.register("yun_park")
 class YunParkObjective(AdversarialObjective):
-    """Yun & Park §3.4 (see the module docstring). ``d_channels``: PatchGAN width (64 in the paper)."""
+    """Yun & Park §3.4 (see the module docstring). ``d_arch``: the discriminators' form, ``yun_park`` (§3.3) or
+    ``patchgan``; ``d_channels``: their base width (64, pix2pix's; the paper gives no width)."""
 
     method_type = YunParkMethod
 
     def __init__(self, method: Method, discriminators: Discriminators | None = None,
                  adversarial: Sequence[str] = ("global", "local"), pixel_weight: float = 100.0,
-                 vgg_weight: float = 10.0, d_channels: int = 64, vgg19_weights: str | None = None):
+                 vgg_weight: float = 10.0, d_channels: int = 64, d_arch: str = "yun_park",
+                 vgg19_weights: str | None = None):
         unknown = set(adversarial) - {"global", "local"}
         if unknown:
             raise ConfigError(f"yun_park: adversarial lists global and/or local, got {sorted(unknown)}")
-        specs = {name: {"in_channels": 6 if name == "global" else 3, "channels": d_channels}
+        if d_arch not in ("yun_park", "patchgan"):
+            raise ConfigError(f"yun_park: d_arch must be yun_park or patchgan, got {d_arch!r}")
+        specs = {name: {"arch": d_arch, "in_channels": 6 if name == "global" else 3, "channels": d_channels}
                  for name in adversarial}
         super().__init__(method, [method.net], discriminators, specs, lsgan())
         self.keys = frozenset({"lr", "hr", "hr_blur", "face_mask"})

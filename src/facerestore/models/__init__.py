@@ -13,6 +13,7 @@ from facerestore.models import (  # noqa: F401  (imported for registration)
     parsingnet,
     sparnet,
     ufvnet,
+    vgg_face,
     yun_park,
 )
 from facerestore.models.registry import MODELS, build_model, count_parameters, list_models, register_model

@@ -2,7 +2,8 @@
 
 Input: the LR face bicubic-upsampled to the output size (3 channels, [0, 1]) concatenated with the
 four facial-component masks (brows, eyes, nose, mouth; §3.1), i.e. 7 channels. Output: the base image
-in [0, 1] at the same size (no pooling, all feature maps keep the input size).
+in [0, 1] at the same size (no pooling, all feature maps keep the input size), any height and width
+(the paper's faces are 320 × 240, §4).
 
 Structure (Table 1): ``conv1`` 3×3, 64 → five groups ``conv2x`` … ``conv6x`` of five residual blocks
 each, whose two 3×3 convolutions use dilation 5, 4, 3, 2, 1 (padding equal to the dilation) →
@@ -59,7 +60,8 @@ class DilatedResidualBlock(nn.Module):
 
 
 class FSGN(nn.Module):
-    """FSGN (Song et al. §3.1, Table 1): 1,889,155 parameters with masks (1,887,427 without)."""
+    """FSGN (Song et al. §3.1, Table 1): 1,889,155 parameters with masks (1,886,851 without: ``conv1`` takes 3
+    channels instead of 7, 4 × 64 × 9 = 2,304 weights fewer), at 64 channels."""
 
     def __init__(self, channels: int = 64, local_skips: bool = True, use_masks: bool = True, dilated: bool = True):
         super().__init__()
@@ -78,7 +80,7 @@ class FSGN(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, lr_up: torch.Tensor, masks: torch.Tensor | None = None) -> torch.Tensor:
-        """``lr_up`` N×3×H×W and ``masks`` N×4×H×W in [0, 1] → base image N×3×H×W."""
+        """``lr_up`` N×3×H×W and ``masks`` N×4×H×W in [0, 1] → base image N×3×H×W (H ≠ W allowed)."""
         if self.use_masks:
             if masks is None:
                 raise ValueError("this FSGN variant takes the four facial-component masks (Song et al. §3.1)")

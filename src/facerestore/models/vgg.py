@@ -2,7 +2,9 @@
 
 The ``features`` module has torchvision's layout and state-dict names (``features.0.weight`` …
 ``features.34.bias``), so torchvision's ImageNet ``vgg19`` weights load as they are; the classifier is not
-built. Weights come only from a local file (never downloaded): see :func:`load_vgg19`.
+built (its tensors in the file are ignored). Weights come only from a local file (never downloaded):
+:func:`load_vgg19` reads ``.safetensors`` and ``torch.save`` state dicts, of the whole model or of its
+``features`` alone (:func:`torchvision_features`).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import torch
 from torch import nn
 
 from facerestore.errors import WeightsError
-from facerestore.models.weights import load_weights_file
+from facerestore.models.weights import check_shapes, load_weights_file
 
 # Configuration E: channels of each 3×3 conv, "M" a 2×2 max-pool.
 VGG19_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
@@ -66,11 +68,35 @@ class VGG19Features(nn.Module):
         return out
 
 
+def torchvision_features(tensors: dict[str, torch.Tensor], path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The ``features.*`` tensors of a torchvision VGG-19 state dict, whichever of its forms ``tensors`` has:
+
+    * the whole model's state dict (``torchvision.models.vgg19(...).state_dict()``, as torchvision's ImageNet
+      file ``vgg19-dcbb9e9d.pth`` holds it): ``features.0.weight`` … ``features.34.bias`` and
+      ``classifier.{0,3,6}.{weight,bias}``; the classifier is dropped;
+    * the state dict of its ``features`` module alone (``vgg19().features.state_dict()``): ``0.weight`` …
+      ``34.bias``, given the ``features.`` prefix;
+    * either one nested under a key such as ``state_dict`` or with DataParallel's ``module.`` prefix (undone
+      by :func:`facerestore.models.weights.load_torch_state_dict`).
+
+    A BatchNorm VGG (``vgg19_bn``: ``features.1.running_mean`` …) has other indices and is refused."""
+    if any(".running_mean" in name for name in tensors):
+        raise WeightsError("holds BatchNorm statistics: a vgg19_bn file, not torchvision's vgg19 (no BatchNorm) "
+                           "that L_vgg expects", path)
+    if not any(name.startswith("features.") for name in tensors) and \
+            all(name.split(".", 1)[0].isdigit() for name in tensors):
+        tensors = {f"features.{name}": value for name, value in tensors.items()}
+    return {name: value for name, value in tensors.items() if name.startswith("features.")}
+
+
 def load_vgg19(path: str | os.PathLike) -> VGG19Features:
-    """VGG-19 features with torchvision-format weights from ``path`` (safetensors or a tensors-only ``.pth``);
-    ``classifier.*`` tensors are ignored. Frozen, in eval mode. :class:`WeightsError` names the file."""
-    tensors = {k: v for k, v in load_weights_file(path).items() if k.startswith("features.")}
+    """VGG-19 features with torchvision-format weights from ``path``: ``.safetensors``, or a tensors-only PyTorch
+    file (``torch.save`` of a state dict, read with ``weights_only=True``: a pickled whole ``nn.Module`` is
+    refused; save its ``state_dict()``), in any form of :func:`torchvision_features` (``classifier.*`` tensors
+    are ignored). Frozen, in eval mode. :class:`WeightsError` names the file."""
+    tensors = torchvision_features(load_weights_file(path), path)
     model = VGG19Features()
+    check_shapes(model.state_dict(), tensors, path, "torchvision's VGG-19")
     result = model.load_state_dict(tensors, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise WeightsError(f"is not a torchvision VGG-19: missing {result.missing_keys[:4]}, "

@@ -40,6 +40,7 @@ from facerestore.degrade import imresize_torch
 from facerestore.errors import ConfigError, ImageReadError
 from facerestore.face.align import (
     align_face,
+    estimate_similarity,
     invert_affine,
     native_size,
     template_68,
@@ -52,11 +53,11 @@ from facerestore.face.priors import component_masks
 from facerestore.io import ImageInfo, ensure_not_input, from_float, read_image, split_alpha, to_float, write_image
 from facerestore.methods import Method, build_method, check_method_options
 from facerestore.models.inference import PRECISIONS, prepare_for_inference
-from facerestore.restore.weights_cache import DEFAULT_METHOD, resolve_weights
+from facerestore.restore.weights_cache import DEFAULT_METHOD, DEFAULT_SCALE, resolve_weights
 
 FREE_SIZE_LR_RANGE = (8, 128)  # methods with hr_size None
+BOX_LR_RANGE = (8, 256)  # generic SR methods on axis-aligned crops (Method.aligned_input False)
 MAX_SQUEEZE = 1.0  # faces above this times the largest restorable face keep bicubic (docs/restore.md)
-DEFAULT_SCALE = 2.0  # background factor for methods without a fixed scale
 BACKGROUNDS = {"bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
 DEVICES = ("cpu", "cuda", "mps")
 BACKENDS = ("torch", "onnx")
@@ -146,6 +147,16 @@ def _resize_matrix(factor: float) -> np.ndarray:
     return np.array([[factor, 0.0, shift], [0.0, factor, shift]])
 
 
+def box_crop(rgb: np.ndarray, landmarks: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``size``-px square of the photo's own pixel grid centred where the aligned template crop of the face
+    is (whole-pixel offsets, mirrored outside the photo), and its photo→crop matrix (a translation)."""
+    matrix = estimate_similarity(landmarks, template_68(size))
+    centre = transform_points(np.array([[(size - 1) / 2, (size - 1) / 2]]), invert_affine(matrix))[0]
+    x0, y0 = (np.floor(centre - (size - 1) / 2 + 0.5)).astype(int)
+    translation = np.array([[1.0, 0.0, -float(x0)], [0.0, 1.0, -float(y0)]])
+    return warp(rgb, translation, size), translation
+
+
 def _onnx_method(path: str | os.PathLike, method: str | None, weights, options: Mapping, device: str,
                  precision: str) -> Method:
     """The onnxruntime method of an exported graph; what only the PyTorch backend takes is refused by name."""
@@ -218,7 +229,9 @@ class FaceRestorer:
         else:
             if method is not None or weights is None:
                 check_method_options(method or DEFAULT_METHOD, {**(options or {}), **method_options})
-            self.weights = resolve_weights(method, weights, allow_untrained=allow_untrained)
+            all_options = {**(options or {}), **method_options}
+            wanted = all_options.get("scale") or scale or (DEFAULT_SCALE if method is None else None)
+            self.weights = resolve_weights(method, weights, scale=wanted, allow_untrained=allow_untrained)
             if self.weights is None:
                 method = method or DEFAULT_METHOD
             built = build_method(method, self.weights, **{**(options or {}), **method_options})
@@ -243,6 +256,10 @@ class FaceRestorer:
         self.bf16 = precision == "bf16"
         self.detector = detector or default_detector()
         self._guide: tuple[str, torch.Tensor] | None = None
+        # A generic SR network (no face prior, any size) restores an axis-aligned crop of the photo's own grid:
+        # no warp before it, and pasting back at an integer scale is a pixel copy (no resampling loss).
+        self.box_crops = (not aligned and face_size is None and self.method.hr_size is None
+                          and not self.method.aligned_input)
 
     # --- sizes -------------------------------------------------------------------------------------------
     def lr_size(self, native: float) -> int:
@@ -252,6 +269,8 @@ class FaceRestorer:
             return max(1, round(hr_size / scale))
         if hr_size is None and self.face_size is not None:
             return max(1, round(self.face_size / scale))
+        if self.box_crops:
+            return int(np.clip(round(native), *BOX_LR_RANGE))
         low, high = FREE_SIZE_LR_RANGE if hr_size is None else self.method.native_lr_range or (8, hr_size)
         return int(np.clip(round(native), low, high))
 
@@ -262,7 +281,8 @@ class FaceRestorer:
     def largest_face(self) -> int:
         """Largest native face side the method restores without shrinking it: the network's output side
         (``hr_size``, else ``face_size``), else the largest LR crop of a free-size method."""
-        return self.method.hr_size or self.face_size or FREE_SIZE_LR_RANGE[1]
+        return (self.method.hr_size or self.face_size
+                or (BOX_LR_RANGE if self.box_crops else FREE_SIZE_LR_RANGE)[1])
 
     def keep_reason(self, native: float, scale: float) -> str | None:
         """Why a face of ``native`` px keeps the bicubic background, None to restore it: it is more than
@@ -390,7 +410,11 @@ class FaceRestorer:
         for face in detected:
             native = native_size(face.landmarks)
             reason = self.keep_reason(native, scale)
-            crop, matrix = align_face(rgb, face.landmarks, max(1, round(native)) if reason else self.lr_size(native))
+            size = max(1, round(native)) if reason else self.lr_size(native)
+            if self.box_crops and reason is None:
+                crop, matrix = box_crop(rgb, face.landmarks, size)
+            else:
+                crop, matrix = align_face(rgb, face.landmarks, size)
             faces.append(_Aligned(np.clip(crop, 0, 1), matrix, transform_points(face.landmarks, matrix), native,
                                   reason))
         return faces

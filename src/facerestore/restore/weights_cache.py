@@ -17,11 +17,19 @@ from facerestore.errors import WeightsError
 from facerestore.io.home import HOME_ENV, home_dir
 from facerestore.methods.base import method_class
 
-# The bundled default: UFVNet (Peng et al.), trained here for any input size and a blind mix of degradations
-# (configs/ufvnet/ufvnet_default_clean.yaml, then ufvnet_default_tune.yaml; docs/training.md, "The bundled default").
-# The EDSR-baseline yardstick ships too (--method edsr, x4).
-DEFAULT_METHOD = "ufvnet"
-BUNDLED = {"ufvnet": "ufvnet_default.safetensors", "edsr": "edsr_x4_quick.safetensors"}  # method → file
+# The photo pipeline's default: the EDSR-baseline (configs/edsr/edsr_x{2,4,8}_quick.yaml), a free-size network
+# that restores every face of a photo at its own resolution on the photo's pixel grid, at the photo's scale
+# (docs/restore.md, "The default for photos": on real photos it beats bicubic in every face-size bucket, where
+# UFVNet's 128 px output keeps most faces at bicubic). UFVNet (Peng et al.), trained here for any input size and
+# a blind mix of degradations, ships for aligned faces of any resolution (--method ufvnet, the demo's faces;
+# configs/ufvnet/ufvnet_default_clean.yaml, then ufvnet_default_tune.yaml; docs/training.md).
+DEFAULT_METHOD = "edsr"
+DEFAULT_SCALE = 2  # the background scale of a method without a fixed one, and of the default method (as GFPGAN's)
+# method → {scale: file} (None: one file for every scale); without a scale the first entry is used.
+BUNDLED: dict[str, dict[int | None, str]] = {
+    "ufvnet": {None: "ufvnet_default.safetensors"},
+    "edsr": {4: "edsr_x4_quick.safetensors", 2: "edsr_x2_quick.safetensors", 8: "edsr_x8_quick.safetensors"},
+}
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 
@@ -39,18 +47,25 @@ def cached_weights_path(method: str) -> Path:
     return cache_dir() / f"{method}.safetensors"
 
 
-def bundled_weights_path(method: str) -> Path | None:
-    """The weights bundled in the package for ``method``, or None when none ship."""
-    path = BUNDLED_DIR / BUNDLED[method] if method in BUNDLED else None
-    return path if path is not None and path.is_file() else None
+def bundled_weights_path(method: str, scale: float | None = None) -> Path | None:
+    """The weights bundled in the package for ``method`` at ``scale`` (the smallest bundled scale at least
+    ``scale``, else the largest; None: the first entry), or None when none ship."""
+    files = {s: BUNDLED_DIR / name for s, name in BUNDLED.get(method, {}).items() if (BUNDLED_DIR / name).is_file()}
+    if not files:
+        return None
+    if None in files or scale is None:
+        return files.get(None) or next(iter(files.values()))
+    scales = sorted(files)
+    return files[next((s for s in scales if s >= scale - 1e-9), scales[-1])]
 
 
-def resolve_weights(method: str | None, weights: str | os.PathLike | None = None, *,
+def resolve_weights(method: str | None, weights: str | os.PathLike | None = None, *, scale: float | None = None,
                     allow_untrained: bool = False) -> Path | None:
     """The weights file to load for ``method`` (None: :data:`DEFAULT_METHOD`), or None when it runs without one.
 
     ``weights`` given: that file (WeightsError when it is not a file). Otherwise None for a method without
-    learned parameters (bicubic); the cached file when present; the bundled one when one ships; else None with
+    learned parameters (bicubic); the cached file when present; the bundled one for ``scale``
+    (:func:`bundled_weights_path`) when one ships; else None with
     an :class:`UntrainedWarning` when ``allow_untrained``, and a WeightsError naming the expected cache path in
     every other case.
     """
@@ -65,7 +80,7 @@ def resolve_weights(method: str | None, weights: str | os.PathLike | None = None
     cached = cached_weights_path(method)
     if cached.is_file():
         return cached
-    bundled = bundled_weights_path(method)
+    bundled = bundled_weights_path(method, scale)
     if bundled is not None:
         return bundled
     if allow_untrained:

@@ -109,13 +109,17 @@ def bank_from_folder(folder: str | os.PathLike) -> ExemplarBank:
 
 
 def synthetic_bank(count: int, size: int = 128, seed: int = 0, num_identities: int | None = None,
-                   frontal: bool = False) -> ExemplarBank:
+                   frontal: bool = False, frame: tuple[int, int] | None = None) -> ExemplarBank:
     """Bank of ``count`` faces of the synthetic renderer (facerestore.synth), set ``seed``.
 
     Face i shows identity i (every face a new person) or, with ``num_identities``, the identity drawn
     by ``identity_of(seed, i, num_identities)``. ``frontal``: frontal pose and neutral expression, like
-    the Multi-PIE frontal faces the paper uses (§4), so patches at one position correspond.
+    the Multi-PIE frontal faces the paper uses (§4), so patches at one position correspond. ``frame``:
+    (height, width) faces cut from the ``size`` renders as the data's ``frame`` option cuts them
+    (:func:`facerestore.data.sample.frame_face`; Song §4's 320 × 240: ``size=512, frame=(320, 240)``).
     """
+    from facerestore.data.sample import frame_face
+
     if count < 1:
         raise ConfigError(f"need at least one face, got {count}", "exemplars.synthetic")
     images, identities = [], []
@@ -123,7 +127,8 @@ def synthetic_bank(count: int, size: int = 128, seed: int = 0, num_identities: i
         person = index if num_identities is None else identity_of(seed, index, num_identities)
         face = render_face(seed, index, size, identity=person, pose=Pose() if frontal else None,
                            expression=Expression() if frontal else None)
-        images.append(from_float(face.image, 8))
+        image = face.image if frame is None else frame_face(face.image, face.landmarks, None, frame)[0]
+        images.append(from_float(image, 8))
         identities.append(face.identity)
     return ExemplarBank(images=np.stack(images), identities=np.array(identities, np.int64),
                         sources=np.array([f"synth:{seed}:{i}" for i in range(count)]))
