@@ -18,8 +18,9 @@ for the faces larger than the network's output, the median gain over ``backgroun
 up to which ratio restoring them beats keeping bicubic. Whole-image scores are exact but only re-scored where
 an output differs from ``background`` (the SSIM window is local).
 
-Run: ``.venv/bin/python benchmarks/bench_photo_real.py --method ufvnet --weights W.safetensors``
-(``--allow-untrained --option K=V`` for a network without weights). Prints Markdown tables of medians and
+Run: ``.venv/bin/python benchmarks/bench_photo_real.py`` (the photo default, its weights chosen per factor as
+``facerestore restore --scale F`` does) or ``--method ufvnet --weights W.safetensors`` (``--allow-untrained
+--option K=V`` for a network without weights). Prints Markdown tables of medians and
 writes ``--json`` (default ``runs/bench_photo_real.json``, git-ignored).
 """
 from __future__ import annotations
@@ -150,8 +151,9 @@ def build_restorers(args: argparse.Namespace, detector: CachedDetector) -> dict[
         def method(factor: int, squeeze: float) -> FaceRestorer:
             return FaceRestorer(args.method, args.weights, scale=factor, detector=detector, options=options,
                                 allow_untrained=args.allow_untrained, max_squeeze=squeeze)
-        configs[args.method] = lambda f: method(f, args.max_squeeze)
-        configs[f"{args.method}, every face"] = lambda f: method(f, math.inf)
+        name = args.method or "default"  # None: `facerestore restore`'s default, its weights chosen per factor
+        configs[name] = lambda f: method(f, args.max_squeeze)
+        configs[f"{name}, every face"] = lambda f: method(f, math.inf)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # --allow-untrained is said once, in the header
         return {name: {f: make(f) for f in FACTORS} for name, make in configs.items()}
@@ -302,7 +304,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=None,
                         help="folder of real photos (default $FACERESTORE_HOME/real_val/photos)")
-    parser.add_argument("--method", default="ufvnet")
+    parser.add_argument("--method", default=None, help="default: the photo pipeline's default method")
     parser.add_argument("--weights", type=Path)
     parser.add_argument("--option", action="append", default=[], metavar="K=V")
     parser.add_argument("--allow-untrained", action="store_true")
@@ -324,9 +326,11 @@ def main() -> int:
         print(f"bench_photo_real: error: {error}", file=sys.stderr)
         return 2
     names = [BACKGROUND, *restorers]
-    method = restorers.get(args.method, restorers["bicubic"])[FACTORS[0]]
+    label = args.method or "default"
+    method = restorers.get(label, restorers["bicubic"])[FACTORS[0]]
+    weights = {f: str(r.weights) for f, r in restorers.get(label, restorers["bicubic"]).items()}
     print(f"{len(photos)} photos, {sum(len(p.faces) for p in photos)} known faces; method {method.name}, weights "
-          f"{method.weights}{' (untrained)' if method.untrained else ''}, options {args.option}, max_squeeze "
+          f"{weights}{' (untrained)' if method.untrained else ''}, options {args.option}, max_squeeze "
           f"{args.max_squeeze:g}; torch {torch.__version__}, 1 thread")
     faces, images, timings = [], [], {}
     for index, photo in enumerate(photos):
@@ -340,7 +344,7 @@ def main() -> int:
     print("\n".join(bucket_table(faces, images, names)))
     print(f"\nface status: {status_line(faces, names[1:])}")
     summary = {"timings_s": {k: round(v, 2) for k, v in timings.items()}}
-    every = f"{args.method}, every face"
+    every = f"{label}, every face"
     if every in restorers:
         limit = restorers[every][FACTORS[0]].largest_face()
         lines, suggested = squeeze_table(faces, every, limit)
@@ -350,7 +354,7 @@ def main() -> int:
               f"{MEASURABLE_DB} dB and in SSIM)")
         summary["suggested_max_squeeze"] = suggested
     print(f"\nseconds per configuration: {summary['timings_s']}; total {time.perf_counter() - started:.0f} s")
-    report = {"method": method.name, "weights": None if method.weights is None else str(method.weights),
+    report = {"method": method.name, "weights": weights,
               "untrained": method.untrained, "options": args.option, "max_squeeze": args.max_squeeze,
               "torch": torch.__version__, "summary": summary, "images": images, "faces": faces}
     args.json.parent.mkdir(parents=True, exist_ok=True)

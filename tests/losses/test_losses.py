@@ -1,7 +1,6 @@
 """Losses against direct formulas and PyTorch's own cross-entropy; VGG-19 layout against torchvision's counts."""
 from __future__ import annotations
 
-import logging
 
 import numpy as np
 import pytest
@@ -9,8 +8,11 @@ import torch
 import torch.nn.functional as F
 
 from facerestore.errors import ConfigError, WeightsError
-from facerestore.losses import l1_loss, l2_loss, parsing_l1, perceptual_or_none, pixel_loss, soft_cross_entropy
+from facerestore.losses import NO_VGG19, l1_loss, l2_loss, parsing_l1, perceptual_or_none, pixel_loss, \
+    soft_cross_entropy
 from facerestore.losses.perceptual import WEIGHTS_ENV
+from facerestore.methods import build_method
+from facerestore.methods.objective import PixelObjective
 from facerestore.models.ufvnet import anchor_weight_targets
 from facerestore.models.vgg import VGG19Features, layer_names, load_vgg19
 from facerestore.models.weights import save_weights_file
@@ -73,11 +75,11 @@ def test_vgg19_missing_weights_file_is_named(tmp_path):
         perceptual_or_none({"relu1_1": 1.0}, missing)
 
 
-def test_perceptual_off_without_weights_says_so(monkeypatch, caplog):
+def test_perceptual_off_without_weights_and_the_objective_says_why(monkeypatch):
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
-    with caplog.at_level(logging.WARNING, logger="facerestore.train"):
-        assert perceptual_or_none({"relu1_1": 1.0}) is None
-    assert "perceptual loss OFF" in caplog.text
+    assert perceptual_or_none({"relu1_1": 1.0}) is None
+    objective = PixelObjective(build_method("bicubic"), perceptual={"relu1_1": 1.0})  # printed at stage start
+    assert objective.perceptual is None and objective.off_terms == {"perceptual": NO_VGG19}
 
 
 def test_perceptual_loss_from_local_file(tmp_path, monkeypatch):

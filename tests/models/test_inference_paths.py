@@ -31,6 +31,7 @@ CASES = {
     "ufvnet": ({"num_anchors": 2, "anchor_decoders": False}, [(1, 3, 12, 12)], (-1, 1)),
     "vdsr": ({}, [(2, 3, 16, 16)], (0, 1)),
     "yun_park": ({}, [(1, 3, 32, 32)], (-1, 1)),
+    "yun_park_discriminator": ({"in_channels": 6, "channels": 8}, [(2, 6, 256, 256)], (-1, 1)),
 }
 
 

@@ -165,7 +165,8 @@ def test_lr_crop_sizes_follow_each_method(detector):
     sized = FaceRestorer("bicubic", face_size=96, detector=detector)
     assert sized.lr_size(500) == 24 and sized.hr_size(24) == 96
     free = FaceRestorer("bicubic", detector=detector)  # a generic SR method: axis-aligned crops up to 256 px
-    assert free.lr_size(50.2) == 50 and free.lr_size(900) == 256 and free.hr_size(50) == 200
+    assert free.lr_size(50.2) == 56 and free.lr_size(48) == 48 and free.lr_size(900) == 256  # whole 8-px steps
+    assert free.hr_size(56) == 224
 
 
 def test_invalid_options_are_refused(detector):

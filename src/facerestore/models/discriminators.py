@@ -6,9 +6,9 @@ in→64 + LeakyReLU(0.2); conv 4×4/2 64→128 and 128→256, each + BatchNorm +
 BatchNorm + LeakyReLU; conv 4×4/1 512→1. Five convolutions; the output is a map of scores (30×30 for a
 256×256 input).
 
-* GFRNet global D on concat(I^d, I^g, result) (``in_channels=9``, "the same architecture with pix2pix"):
-  2,772,673 parameters; local D on the landmark box crop (``in_channels=3``, see
-  :func:`facerestore.models.gfrnet.crop_boxes`): 2,766,529.
+* GFRNet's global and local D ("the same architecture with pix2pix"; their inputs:
+  :mod:`facerestore.methods.gfrnet`): 2,772,673 parameters at ``in_channels=9``; their specs name no ``arch``,
+  so they stay PatchGANs.
 * Yun & Park with ``d_arch: patchgan`` (not the paper's form, see below): D_g (``in_channels=6``) 2,769,601,
   D_l (``in_channels=3``) 2,766,529 parameters.
 
@@ -101,8 +101,8 @@ class YunParkDiscriminator(nn.Module):
 
 @register_model("patchgan")
 def build_patchgan(in_channels: int = 3, channels: int = 64, n_layers: int = 3) -> PatchGAN:
-    """PatchGAN discriminator (pix2pix §3.2.2); ``in_channels`` 9/3 for GFRNet's global/local D (6/3 for Yun &
-    Park's with ``d_arch: patchgan``)."""
+    """PatchGAN discriminator (pix2pix §3.2.2): GFRNet's global and local D, Yun & Park's with ``d_arch:
+    patchgan`` (``in_channels`` 6 for D_g, 3 for D_l)."""
     return PatchGAN(in_channels=in_channels, channels=channels, n_layers=n_layers)
 
 

@@ -57,6 +57,7 @@ from facerestore.restore.weights_cache import DEFAULT_METHOD, DEFAULT_SCALE, res
 
 FREE_SIZE_LR_RANGE = (8, 128)  # methods with hr_size None
 BOX_LR_RANGE = (8, 256)  # generic SR methods on axis-aligned crops (Method.aligned_input False)
+BOX_STEP = 8
 MAX_SQUEEZE = 1.0  # faces above this times the largest restorable face keep bicubic (docs/restore.md)
 BACKGROUNDS = {"bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
 DEVICES = ("cpu", "cuda", "mps")
@@ -270,7 +271,9 @@ class FaceRestorer:
         if hr_size is None and self.face_size is not None:
             return max(1, round(self.face_size / scale))
         if self.box_crops:
-            return int(np.clip(round(native), *BOX_LR_RANGE))
+            # the whole face (never below native), in steps of BOX_STEP px so that faces of about one size share
+            # a model call
+            return int(np.clip(BOX_STEP * math.ceil(native / BOX_STEP - 1e-6), *BOX_LR_RANGE))
         low, high = FREE_SIZE_LR_RANGE if hr_size is None else self.method.native_lr_range or (8, hr_size)
         return int(np.clip(round(native), low, high))
 
