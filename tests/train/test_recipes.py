@@ -64,3 +64,9 @@ def test_base_chains_resolve_and_errors_name_the_file(tmp_path):
     (tmp_path / "bad.yaml").write_text("base: [x]\n")
     with pytest.raises(ConfigError, match=r"bad.yaml: base must be the path of another recipe"):
         read_recipe(tmp_path / "bad.yaml")
+
+
+def test_a_mapping_marked_replace_replaces_the_base_s():
+    base = {"data": {"train": {"source": "synthetic", "size": 128, "preset": "fish_x4"}, "batch_size": 16}}
+    child = {"data": {"train": {"_replace": True, "source": "mix", "parts": []}}}
+    assert merge_recipe(base, child) == {"data": {"train": {"source": "mix", "parts": []}, "batch_size": 16}}

@@ -10,7 +10,8 @@ naming the key. Documented in ``docs/training.md``.
 ``base: OTHER.yaml`` (a path relative to the recipe's folder) makes a recipe the few lines by which it differs
 from another (an ablation over its paper recipe, as BasicSR's option files): resolved before validation by
 :func:`merge_recipe` (mappings merge key by key, a list is replaced, except that a mapping of list indices
-patches a list's items: ``stages: {1: {iterations: 10}}``); a base may have a base. The resolved recipe saved
+patches a list's items: ``stages: {1: {iterations: 10}}``, and a mapping with ``_replace: true`` replaces the
+base's whole); a base may have a base. The resolved recipe saved
 beside a run is complete (no ``base``).
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ import yaml
 from facerestore.errors import ConfigError
 from facerestore.io.atomic import write_text_atomic
 
+REPLACE = "_replace"  # in a mapping of a recipe with a base: this mapping replaces the base's instead of merging
 REQUIRED = object()
 ANY = object()  # free-form mapping, checked by whatever consumes it
 PLATEAU_MONITORS = ("val/mse", "val/l1")
@@ -207,6 +209,8 @@ def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:
 
 def merge_recipe(base: Any, child: Any) -> Any:
     """``child`` over ``base`` (see the module docstring)."""
+    if isinstance(child, dict) and child.get(REPLACE) is True:
+        return copy.deepcopy({key: value for key, value in child.items() if key != REPLACE})
     if isinstance(base, dict) and isinstance(child, dict):
         return {**base, **{key: merge_recipe(base[key], value) if key in base else value
                            for key, value in child.items()}}
