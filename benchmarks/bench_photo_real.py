@@ -156,7 +156,7 @@ def build_restorers(args: argparse.Namespace, detector: CachedDetector) -> dict[
         configs[f"{name}, every face"] = lambda f: method(f, math.inf)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # --allow-untrained is said once, in the header
-        return {name: {f: make(f) for f in FACTORS} for name, make in configs.items()}
+        return {name: {f: make(f) for f in args.factors} for name, make in configs.items()}
 
 
 # --- scores ----------------------------------------------------------------------------------------------
@@ -256,18 +256,19 @@ def _cell(records: list[dict], name: str) -> str:
     return f"{psnr:.2f} / {ssim:.4f} ({gain:+.2f})"
 
 
-def bucket_table(faces: list[dict], images: list[dict], names: list[str]) -> list[str]:
+def bucket_table(faces: list[dict], images: list[dict], names: list[str], factors: list[int]) -> list[str]:
     """Markdown: per degradation and face-size bucket, median PSNR-Y / SSIM (median PSNR gain over the
     background), and the whole images."""
+    scales = "/".join(f"x{f}" for f in factors)
     lines = ["| degradation | faces (native px, degraded photo) | n | " + " | ".join(names) + " |",
              "|---" * (len(names) + 3) + "|"]
     for kind in DEGRADATIONS:
         for low, high, label in BUCKETS:
             chosen = [r for r in faces if r["degradation"] == kind and low <= r["native"] < high]
-            lines.append(f"| {kind} x2/x4 | {label} | {len(chosen)} | "
+            lines.append(f"| {kind} {scales} | {label} | {len(chosen)} | "
                          + " | ".join(_cell(chosen, n) for n in names) + " |")
         chosen = [r for r in images if r["degradation"] == kind]
-        lines.append(f"| {kind} x2/x4 | whole image | {len(chosen)} | "
+        lines.append(f"| {kind} {scales} | whole image | {len(chosen)} | "
                      + " | ".join(_cell(chosen, n) for n in names) + " |")
     return lines
 
@@ -309,6 +310,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--option", action="append", default=[], metavar="K=V")
     parser.add_argument("--allow-untrained", action="store_true")
     parser.add_argument("--max-squeeze", type=float, default=MAX_SQUEEZE)
+    parser.add_argument("--factors", type=int, nargs="+", default=list(FACTORS), help="degradation factors")
     parser.add_argument("--seed", type=int, default=0, help="first seed of the gfrnet_general degradations")
     parser.add_argument("--json", type=Path, default=Path("runs") / "bench_photo_real.json")
     return parser.parse_args()
@@ -327,26 +329,26 @@ def main() -> int:
         return 2
     names = [BACKGROUND, *restorers]
     label = args.method or "default"
-    method = restorers.get(label, restorers["bicubic"])[FACTORS[0]]
+    method = restorers.get(label, restorers["bicubic"])[args.factors[0]]
     weights = {f: str(r.weights) for f, r in restorers.get(label, restorers["bicubic"]).items()}
     print(f"{len(photos)} photos, {sum(len(p.faces) for p in photos)} known faces; method {method.name}, weights "
           f"{weights}{' (untrained)' if method.untrained else ''}, options {args.option}, max_squeeze "
           f"{args.max_squeeze:g}; torch {torch.__version__}, 1 thread")
     faces, images, timings = [], [], {}
     for index, photo in enumerate(photos):
-        for factor in FACTORS:
+        for factor in args.factors:
             for kind in DEGRADATIONS:
                 seed = args.seed + 100 * index + factor
                 face_records, image_record = run_photo(photo, kind, factor, seed, restorers, timings)
                 faces += face_records
                 images.append(image_record)
     print("\nMedian PSNR-Y / SSIM-Y against the original (median PSNR-Y gain over the background upscale):\n")
-    print("\n".join(bucket_table(faces, images, names)))
+    print("\n".join(bucket_table(faces, images, names, args.factors)))
     print(f"\nface status: {status_line(faces, names[1:])}")
     summary = {"timings_s": {k: round(v, 2) for k, v in timings.items()}}
     every = f"{label}, every face"
     if every in restorers:
-        limit = restorers[every][FACTORS[0]].largest_face()
+        limit = restorers[every][args.factors[0]].largest_face()
         lines, suggested = squeeze_table(faces, every, limit)
         print(f"\nFaces larger than {method.name}'s {limit} px output, restored anyway, against keeping bicubic:\n")
         print("\n".join(lines))
