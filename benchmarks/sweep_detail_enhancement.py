@@ -7,7 +7,9 @@ is restored by the registry method ``song`` with ``detail_enhancement`` off and 
 runner: PSNR / SSIM on Y over ``--count`` faces). The sweeps reuse the FSGN base images of the first
 ``--sweep-count`` faces and vary one option of :class:`DetailEnhancementConfig` (the others at their defaults).
 The bank must show other people than the test faces (the test split's renderer seed differs from any
-``--synthetic`` bank seed; the paper uses its training faces as exemplars, §4).
+``--synthetic`` bank seed; the paper uses its training faces as exemplars, §4), and faces of the run's size: a
+run of the paper recipes (320×240 faces, ``preset_options.frame``) is scored on the benchmark's faces framed alike
+and needs a 320×240 bank (``synthetic_bank(200, 512, seed=0, frame=(320, 240))``, saved with ``.save``).
 
     .venv/bin/facerestore exemplars build --synthetic 200 --seed 0 -o bank.npz
     .venv/bin/python benchmarks/sweep_detail_enhancement.py --bank bank.npz \
@@ -25,6 +27,7 @@ import torch
 
 from facerestore.data.sample import collate_samples
 from facerestore.evaluate import BENCHMARKS, evaluate
+from facerestore.evaluate.benchmark import EvalData
 from facerestore.methods import build_method
 from facerestore.metrics import psnr_y_torch, ssim_y_torch
 from facerestore.methods.song.detail_enhancement import DetailEnhancementConfig, enhance_details
@@ -33,7 +36,7 @@ from facerestore.train import load_config
 
 DATA = {"song_sr": "synthetic-song-sr", "song_deblur": "synthetic-song-deblur"}
 PATCH_SIZES = (10, 15, 20, 25)      # Table 2 (the paper also has 30)
-CANDIDATES = (1, 3, 5, 7, 9)        # Table 3
+CANDIDATES = (3, 4, 5, 6, 7)        # Table 3: K = 3 … 7
 RADII = (0, 1, 2, 3)                # the search window (2r+1)², which the paper does not give
 
 
@@ -45,6 +48,20 @@ def _song(run: Path, bank: ExemplarBank, enhance: bool):
 
 def _preset(run: Path) -> str:
     return load_config(run / "config.yaml")["data"]["train"]["preset"]
+
+
+def _data(run: Path, count: int) -> EvalData:
+    """The benchmark of the run's preset, at the run's face size: a recipe with ``preset_options.frame`` (the
+    paper's 320×240, fsgn_sr.yaml / fsgn_deblur.yaml) gets the benchmark's test faces rendered at its ``size`` and
+    framed alike (the benchmarks themselves are 128×128)."""
+    train = load_config(run / "config.yaml")["data"]["train"]
+    data = BENCHMARKS[DATA[train["preset"]]].with_count(count)
+    frame = (train.get("preset_options") or {}).get("frame")
+    if frame is None:
+        return data
+    conditions = tuple(dataclasses.replace(c, options={**c.options, "frame": list(frame)}) for c in data.conditions)
+    return dataclasses.replace(data, name=f"{data.name}-{frame[0]}x{frame[1]}", size=int(train["size"]),
+                               conditions=conditions)
 
 
 def _scores(images: torch.Tensor, truth: torch.Tensor) -> tuple[float, float]:
@@ -78,7 +95,7 @@ def main() -> None:
     print(f"bank {args.bank}: {len(bank)} faces; torch {torch.__version__}, {args.threads} thread(s)")
     for run in args.runs:
         preset = _preset(run)
-        data = BENCHMARKS[DATA[preset]].with_count(args.count)
+        data = _data(run, args.count)
         print(f"\n## {run} ({preset}, {data.name})\n\n| row | faces | PSNR | SSIM | seconds |\n|---|---|---|---|---|")
         for label, enhance in (("BLD+M (FSGN base)", False), ("BLD+M+DE (song)", True)):
             start = time.perf_counter()

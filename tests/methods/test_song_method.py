@@ -88,3 +88,34 @@ def test_restore_cli_runs_song_with_an_exemplar_bank(tmp_path):
     restored = sorted((tmp_path / "out" / "restored_faces").iterdir())
     assert len(restored) == 1
     assert main(args + ["--overwrite"]) == ConfigError.exit_code      # no bank: one clear error
+
+
+def test_song_restores_rectangular_faces_of_a_rectangular_bank(fsgn_weights):
+    # The paper's faces are 320 × 240 (height × width, §4); tiny 24 × 18 stand-ins here.
+    fsgn, path = fsgn_weights
+    images = np.random.default_rng(8).integers(0, 256, (5, SIZE, 18, 3), dtype=np.uint8)
+    bank = ExemplarBank(images=images, identities=np.arange(5), sources=np.array([f"f{i}" for i in range(5)]))
+    song = build_method("song", weights=path, bank=bank, **TINY).eval()
+    assert song.face_size == (SIZE, 18) and song.hr_size is None     # square-only machinery: free size
+    gen = torch.Generator().manual_seed(5)
+    sample = {"lr_up": torch.rand(2, 3, SIZE, 18, generator=gen), "masks": torch.rand(2, 4, SIZE, 18, generator=gen)}
+    with torch.no_grad():
+        base = fsgn(sample)
+        got = song(sample)
+    config = DetailEnhancementConfig(patch_size=6, num_candidates=2, search_radius=1)
+    expected = torch.stack([enhance_details(face, torch.from_numpy(images), config).output for face in base])
+    torch.testing.assert_close(got, expected.clamp(0, 1), rtol=0, atol=1e-6)
+    assert build_method("song", bank=bank, hr_size=[SIZE, 18], **TINY).face_size == (SIZE, 18)
+    with pytest.raises(ConfigError, match="24x18"):
+        build_method("song", bank=bank, hr_size=[18, SIZE], **TINY)
+    with pytest.raises(ConfigError, match="size"), torch.no_grad():
+        song(_sample())                                                # a square face: not the bank's size
+
+
+def test_fsgn_takes_hr_size_as_one_side_or_height_and_width():
+    square = build_method("fsgn", hr_size=128, channels=8)
+    assert square.hr_size == 128 and square.face_size == (128, 128)
+    portrait = build_method("fsgn", hr_size=[320, 240], channels=8)
+    assert portrait.hr_size is None and portrait.face_size == (320, 240)
+    with pytest.raises(ConfigError, match="hr_size"):
+        build_method("fsgn", hr_size=[320], channels=8)

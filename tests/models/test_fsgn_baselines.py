@@ -29,6 +29,25 @@ def test_fsgn_counts_and_53_convolutions(variant, expected_params):
     assert len(_conv_layers(model)) == 53
 
 
+def test_fsgn_docstring_states_the_parameter_counts():
+    counts = {variant: f"{count_parameters(build_model('fsgn', variant=variant)):,}" for variant in ("BLD+M", "B")}
+    assert counts == {"BLD+M": "1,889,155", "B": "1,886,851"}
+    assert f"{counts['BLD+M']} parameters with masks ({counts['B']} without" in " ".join(FSGN.__doc__.split())
+
+
+def test_fsgn_keeps_rectangular_sizes():
+    model = FSGN(channels=8).eval()
+    lr_up, masks = torch.rand(1, 3, 40, 30), torch.rand(1, 4, 40, 30)       # 320 × 240 (§4) in miniature
+    with torch.no_grad():
+        out = model(lr_up, masks)
+        assert out.shape == (1, 3, 40, 30)
+        # Fully convolutional: the portrait face is the landscape one transposed, through transposed filters.
+        flipped = FSGN(channels=8).eval()
+        flipped.load_state_dict({k: v.transpose(-1, -2) if v.dim() == 4 else v for k, v in model.state_dict().items()})
+        torch.testing.assert_close(flipped(lr_up.transpose(-1, -2), masks.transpose(-1, -2)),
+                                   out.transpose(-1, -2), rtol=1e-4, atol=1e-5)
+
+
 def test_fsgn_dilations_follow_table_1():
     dilations = [conv.dilation[0] for conv in _conv_layers(build_model("fsgn"))]
     assert dilations[0] == 1 and dilations[-2:] == [1, 1]

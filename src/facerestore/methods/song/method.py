@@ -57,8 +57,9 @@ class SongMethod(FSGNMethod):
 
     Its weights are FSGN's (the same ``net.*`` state dict: a ``fsgn`` training run's file loads as is); the
     detail enhancement has no learned parameters. ``bank``: an :class:`ExemplarBank` or its ``.npz`` file of
-    aligned HR faces of *other* people than the inputs (§3.2.1), whose face size (height, width; square or not, e.g.
-    the paper's 320 × 240) is the method's output size (``face_size``; ``hr_size``, when given, must equal it). ``patch``, ``k``, ``radius``, ``alpha``, ``ridge_lambda``, ``guide_radius``, ``guide_eps``:
+    aligned HR faces of *other* people than the inputs (§3.2.1), whose face size (height, width; square or
+    not, e.g. the paper's 320 × 240) is the method's output size (``face_size``; ``hr_size``, when given, must
+    equal it). ``patch``, ``k``, ``radius``, ``alpha``, ``ridge_lambda``, ``guide_radius``, ``guide_eps``:
     :class:`DetailEnhancementConfig` (P, K, search radius, Eq. 1 α, Eq. 4 λ, guided filter). Ablation
     (Table 5, BLD+M vs BLD+M+DE): ``detail_enhancement=False`` returns the base image alone (no bank needed).
 
