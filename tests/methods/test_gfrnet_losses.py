@@ -9,7 +9,7 @@ from safetensors.torch import save_file
 
 from facerestore.data import SyntheticFaces
 from facerestore.data.sample import collate_samples
-from facerestore.errors import WeightsError
+from facerestore.errors import ConfigError, WeightsError
 from facerestore.losses import identity_grid, tv_loss
 from facerestore.methods import build_method
 from facerestore.methods.adversarial import Discriminators
@@ -85,6 +85,9 @@ def test_vgg_face_term_from_the_environment_and_off_without_weights(batch, vgg_f
     monkeypatch.setenv(VGG_FACE_ENV, vgg_face_file)
     on = GFRNetObjective(build_method("gfrnet", channels=TINY), Discriminators(), adversarial=[])
     assert on.off_terms == {} and "l_rec" in on(batch)[1]
+    with pytest.raises(ConfigError, match="recognition_layer 'conv4'"):  # checked with or without weights
+        GFRNetObjective(build_method("gfrnet", channels=TINY), Discriminators(), adversarial=[],
+                        recognition_layer="conv4")
     with pytest.raises(WeightsError, match="no such weights file"):
         GFRNetObjective(build_method("gfrnet", channels=TINY), Discriminators(), adversarial=[],
                         vgg_face_weights=vgg_face_file + ".missing")

@@ -83,6 +83,12 @@ def _guides(batch: Batch, random_guide: bool) -> tuple[torch.Tensor, torch.Tenso
     return guide.roll(1, dims=0), points.roll(1, dims=0)
 
 
+def _checked_layer(layer: str) -> str:
+    if layer not in layer_names():
+        raise ConfigError(f"gfrnet: recognition_layer {layer!r} is not a VGG-Face layer; choose from {layer_names()}")
+    return layer
+
+
 class RecognitionLoss(nn.Module):
     """Eq. 5: ``‖ψ_l(Î) − ψ_l(I)‖² / (C_l H_l W_l)`` on VGG-Face layer ``layer``, averaged over the batch;
     images in [0, 1] RGB (VGG-Face's BGR mean subtraction happens inside :meth:`VGGFace.features`), the
@@ -94,10 +100,7 @@ class RecognitionLoss(nn.Module):
 
     def __init__(self, vgg: VGGFace, layer: str = RECOGNITION_LAYER):
         super().__init__()
-        if layer not in layer_names():
-            raise ConfigError(f"gfrnet: recognition_layer {layer!r} is not a VGG-Face layer; choose from "
-                              f"{layer_names()}")
-        self.vgg, self.layer = vgg, layer
+        self.vgg, self.layer = vgg, _checked_layer(layer)
 
     def forward(self, restored: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         predicted = self.vgg.features(restored, [self.layer])[self.layer]
@@ -109,7 +112,7 @@ class RecognitionLoss(nn.Module):
 def recognition_or_none(weights: str | os.PathLike | None, layer: str = RECOGNITION_LAYER) -> RecognitionLoss | None:
     """Eq. 5 on the VGG-Face weights of ``weights`` (else ``$FACERESTORE_VGG_FACE_WEIGHTS``); None when neither
     is set. A path that does not exist raises :class:`WeightsError` naming it (a typo must not drop a term)."""
-    path = weights or os.environ.get(VGG_FACE_ENV)
+    path, layer = weights or os.environ.get(VGG_FACE_ENV), _checked_layer(layer)
     return RecognitionLoss(load_vgg_face(path), layer) if path else None
 
 

@@ -65,20 +65,17 @@ class VGGFace(nn.Module):
 
     def features(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
         """{layer: activation} for ``layers`` (names of :func:`layer_names`); ``x`` N×3×H×W RGB in [0, 1]."""
-        unknown = set(layers) - set(self.names)
-        if unknown:
-            raise ValueError(f"unknown VGG-Face layers {sorted(unknown)}; choose from {self.names}")
-        last = max(self.names.index(name) for name in layers)
+        wanted = set(layers)
+        if not wanted <= set(self.names):
+            raise ValueError(f"unknown VGG-Face layers {sorted(wanted - set(self.names))}; choose from {self.names}")
         out: dict[str, torch.Tensor] = {}
         x = self.preprocess(x)
-        for name in self.names[:last + 1]:
-            if name.startswith("conv"):
-                x = getattr(self, name)(x)
-            elif name.startswith("relu"):
-                x = F.relu(x)
-            else:
-                x = F.max_pool2d(x, 2, 2)
-            if name in layers:
+        for name in self.names:  # stops after the deepest layer asked for
+            if len(out) == len(wanted):
+                break
+            kind = name[:4]
+            x = getattr(self, name)(x) if kind == "conv" else F.relu(x) if kind == "relu" else F.max_pool2d(x, 2, 2)
+            if name in wanted:
                 out[name] = x
         return out
 
