@@ -75,7 +75,7 @@ def _tensors(output: object) -> list[torch.Tensor]:
 
 
 # Not restoration networks: the FID feature extractor is run by the metrics, never benchmarked or tuned.
-NOT_RESTORATION = {"fid_inception_v3"}
+NOT_RESTORATION = {"fid_inception_v3", "vgg_face"}  # feature extractors of metrics and losses
 
 
 def test_every_registered_network_has_an_inference_path_case():
