@@ -233,3 +233,11 @@ def test_fid_column_from_local_inception_weights(tmp_path, capsys):
     assert _eval(tmp_path, "nofile", "--method", "bicubic", "--data", "synthetic-fish-x8", "--count", "2",
                  "--inception-weights", str(tmp_path / "missing.pth")) != 0  # a clear error, before any work
     assert "missing.pth" in capsys.readouterr().err and not (tmp_path / "nofile").exists()
+
+
+def test_the_ufvnet_test_sets_mr3_mr7_mr8_hold_their_rates():
+    rates = {name: [c.options["scales"][0] for c in parse_spec(name).conditions]
+             for name in ("synthetic-mr3", "synthetic-mr7", "synthetic-mr8")}
+    assert rates["synthetic-mr3"] == [8.0, 4.0, 2.0]  # 1/8, 1/4, 1/2 of 128
+    assert rates["synthetic-mr7"] == [16 / k for k in range(2, 9)]
+    assert rates["synthetic-mr8"] == [16 / k for k in range(1, 9)]

@@ -160,11 +160,13 @@ def _fish(factor: int) -> EvalData:
                     f"{128 // factor}", 128, (Condition(f"x{factor}", f"fish_x{factor}"),))
 
 
-def _mr8() -> EvalData:
-    """UFVNet §IV-A MR8: each face at all eight rates k/16 (k = 1..8), one row per rate, LR sizes 8..64."""
-    conditions = tuple(Condition(f"{k}/16", "ufv_multires", {"scales": (16 / k,)}) for k in range(1, 9))
-    return EvalData("synthetic-mr8", "Peng et al. (UFVNet) §IV-A: bicubic to r x 128, r = 1/16..8/16, bicubic up",
-                    128, conditions)
+def _multires(rate_set: str, sixteenths: tuple[int, ...]) -> EvalData:
+    """UFVNet §IV-A test set ``rate_set``: each face at every rate k/16 of the set, one row per rate (and the
+    ``all`` row, the paper's one mean): MR8 k = 1..8 (LR 8..64 px), MR7 k = 2..8, MR3 k = 2, 4, 8."""
+    conditions = tuple(Condition(f"{k}/16", "ufv_multires", {"scales": (16 / k,)}) for k in sixteenths)
+    rates = ", ".join(f"{k}/16" for k in sixteenths)
+    return EvalData(f"synthetic-{rate_set.lower()}", f"Peng et al. (UFVNet) §IV-A {rate_set}: bicubic to r x 128, "
+                    f"r in {{{rates}}}, bicubic up", 128, conditions)
 
 
 def _gfrnet(factor: int) -> EvalData:
@@ -177,7 +179,8 @@ def _gfrnet(factor: int) -> EvalData:
 
 
 BENCHMARKS: Mapping[str, EvalData] = MappingProxyType({b.name: b for b in (
-    _fish(4), _fish(8), _fish(16), _mr8(),
+    _fish(4), _fish(8), _fish(16), _multires("MR8", tuple(range(1, 9))), _multires("MR7", tuple(range(2, 9))),
+    _multires("MR3", (2, 4, 8)),
     EvalData("synthetic-song-sr", "Song et al. 2019 §4: Gaussian blur sigma 1.4-1.7, bicubic x4", 128,
              (Condition("song_sr", "song_sr"),)),
     EvalData("synthetic-song-deblur", "Song et al. 2019 §4: bank motion kernel, bicubic x4", 128,
