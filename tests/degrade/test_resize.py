@@ -70,3 +70,13 @@ def test_torch_batch_matches_numpy(rng):
         np.testing.assert_allclose(out[i].numpy(), expected, atol=1e-6)
     up = imresize_torch(torch.from_numpy(batch), size=(24, 30))
     assert torch.equal(up, torch.from_numpy(batch))
+
+
+def test_weights_cached_under_inference_mode_serve_a_later_backward():
+    """The weight matrices are cached: ones first made inside torch.inference_mode() (an evaluation) must still
+    work in a training step's autograd afterwards."""
+    with torch.inference_mode():
+        imresize_torch(torch.rand(1, 3, 13, 13), scale=3)
+    x = torch.rand(1, 3, 13, 13, requires_grad=True)
+    imresize_torch(x, scale=3).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()

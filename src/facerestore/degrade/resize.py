@@ -77,7 +77,10 @@ def _sparse_weight_matrix(in_len: int, out_len: int, scale: float) -> sparse.csr
 
 @lru_cache(maxsize=1024)
 def _torch_weight_matrix(in_len: int, out_len: int, scale: float) -> torch.Tensor:
-    return torch.from_numpy(weight_matrix(in_len, out_len, scale).copy())
+    # A normal tensor even when first asked for under torch.inference_mode() (an evaluation, a restore): the
+    # cache outlives that block, and an inference tensor could not be used by a later training step's autograd.
+    with torch.inference_mode(False):
+        return torch.from_numpy(weight_matrix(in_len, out_len, scale).copy())
 
 
 def output_size(
