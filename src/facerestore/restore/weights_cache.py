@@ -28,7 +28,7 @@ DEFAULT_SCALE = 2  # the background scale of a method without a fixed one, and o
 # method → {scale: file} (None: one file for every scale); without a scale the first entry is used.
 BUNDLED: dict[str, dict[int | None, str]] = {
     "ufvnet": {None: "ufvnet_default.safetensors"},
-    "edsr": {4: "edsr_x4_quick.safetensors", 2: "edsr_x2_mostly_clean.safetensors", 8: "edsr_x8_quick.safetensors"},
+    "edsr": {4: "edsr_x4_mostly_clean.safetensors", 2: "edsr_x2_mostly_clean.safetensors", 8: "edsr_x8_quick.safetensors"},
 }
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "weights"
 
