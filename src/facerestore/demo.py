@@ -38,6 +38,7 @@ PHOTO_SCALE = 4
 # output at x4, so the photo pipeline restores it instead of keeping bicubic (docs/restore.md, size rules).
 PHOTO_SIDE = 384
 FACES_METHOD = "ufvnet"  # the bundled any-resolution model, for the presets x4 … x16 of the synthetic faces
+PHOTO_METHOD = "edsr"  # the bundled model that restores every face of a whole photo (docs/restore.md)
 PHOTO_PICTURE, FACE_PICTURE = "photo_before_after.png", "photo_face_before_after.png"
 REPORT_FILES = ("index.html", "metrics.csv", "metrics.md")
 
@@ -143,8 +144,8 @@ def _face_boxes(faces, scale: int, shape: tuple[int, int]) -> list[tuple[int, in
 def evaluate_photo(out: Path, photo: Path = PHOTO, scale: int = PHOTO_SCALE,
                    weights: str | os.PathLike | None = None) -> PhotoResult:
     """The real photo (its longer side at most :data:`PHOTO_SIDE`) MATLAB-bicubic downscaled ×``scale``, restored
-    by the photo pipeline as ``facerestore restore --scale N`` does (its default method, or ``weights``) and
-    with ``--method bicubic`` (the same detection and paste: only the face network differs), scored against the
+    by the photo pipeline as ``facerestore restore --method edsr --scale N`` does (:data:`PHOTO_METHOD`, or
+    ``weights``) and with ``--method bicubic`` (the same detection and paste: only the face network differs), scored against the
     original over the face boxes and the whole image; writes ``photo_before_after.png`` (LR | bicubic | model |
     original)."""
     from facerestore.restore import FaceRestorer
@@ -157,7 +158,7 @@ def evaluate_photo(out: Path, photo: Path = PHOTO, scale: int = PHOTO_SCALE,
     hr = hr[:hr.shape[0] // scale * scale, :hr.shape[1] // scale * scale]
     lr = np.clip(imresize(hr, 1.0 / scale), 0.0, 1.0)
     restorers = {"bicubic": FaceRestorer("bicubic", scale=scale, options={"scale": scale}),
-                 "model": FaceRestorer(weights=weights, scale=scale)}
+                 "model": FaceRestorer(None if weights else PHOTO_METHOD, weights, scale=scale)}
     runs = {name: restorer.restore(lr) for name, restorer in restorers.items()}
     chosen = restorers["model"]
     label = f"{chosen.name} ({Path(chosen.weights).stem})" if chosen.weights is not None else chosen.name
@@ -222,7 +223,7 @@ def _csv(results: list[PresetResult], real: PhotoResult | None, model: DemoModel
 
 def _photo_sentence(real: PhotoResult) -> str:
     return (f"Real photo (NASA astronaut, public domain) MATLAB-bicubic downscaled x{real.scale} and restored by "
-            f"the photo pipeline with {real.label} (its default) and with bicubic: PSNR-Y over the {real.faces} face box(es) "
+            f"the photo pipeline with {real.label} and with bicubic: PSNR-Y over the {real.faces} face box(es) "
             f"{real.restored[0]:.2f} dB against {real.bicubic[0]:.2f} dB ({real.restored[0] - real.bicubic[0]:+.2f}), "
             f"over the whole image {real.restored[1]:.2f} against {real.bicubic[1]:.2f} dB.")
 

@@ -224,18 +224,19 @@ class FaceRestorer:
             raise ConfigError(f"batch size must be at least 1, got {batch_size}")
         if not max_squeeze > 0:
             raise ConfigError(f"--max-squeeze must be positive, got {max_squeeze}")
+        all_options = {**(options or {}), **method_options}
         if backend == "onnx":
-            built = _onnx_method(onnx_path, method, weights, {**(options or {}), **method_options}, device, precision)
+            built = _onnx_method(onnx_path, method, weights, all_options, device, precision)
             self.weights, self.untrained = built.path, False
         else:
             if method is not None or weights is None:
-                check_method_options(method or DEFAULT_METHOD, {**(options or {}), **method_options})
-            all_options = {**(options or {}), **method_options}
-            wanted = all_options.get("scale") or scale or (DEFAULT_SCALE if method is None else None)
-            self.weights = resolve_weights(method, weights, scale=wanted, allow_untrained=allow_untrained)
+                check_method_options(method or DEFAULT_METHOD, all_options)
+            # the bundled weights of the scale asked for (EDSR ships x2 / x4 / x8)
+            self.weights = resolve_weights(method, weights, scale=all_options.get("scale") or scale,
+                                           allow_untrained=allow_untrained)
             if self.weights is None:
                 method = method or DEFAULT_METHOD
-            built = build_method(method, self.weights, **{**(options or {}), **method_options})
+            built = build_method(method, self.weights, **all_options)
             self.untrained = self.weights is None and built.learned
         method = built.name
         unknown = built.requires - SAMPLE_KEYS

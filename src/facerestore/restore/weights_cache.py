@@ -17,14 +17,13 @@ from facerestore.errors import WeightsError
 from facerestore.io.home import HOME_ENV, home_dir
 from facerestore.methods.base import method_class
 
-# The photo pipeline's default: the EDSR-baseline (configs/edsr/edsr_x{2,4,8}_quick.yaml), a free-size network
-# that restores every face of a photo at its own resolution on the photo's pixel grid, at the photo's scale
-# (docs/restore.md, "The default for photos": on real photos it beats bicubic in every face-size bucket, where
-# UFVNet's 128 px output keeps most faces at bicubic). UFVNet (Peng et al.), trained here for any input size and
-# a blind mix of degradations, ships for aligned faces of any resolution (--method ufvnet, the demo's faces;
-# configs/ufvnet/ufvnet_default_clean.yaml, then ufvnet_default_tune.yaml; docs/training.md).
-DEFAULT_METHOD = "edsr"
-DEFAULT_SCALE = 2  # the background scale of a method without a fixed one, and of the default method (as GFPGAN's)
+# The default: UFVNet (Peng et al.), one of the five papers' networks, trained here for any input size and a blind
+# mix of degradations (configs/ufvnet/ufvnet_default_clean.yaml, then ufvnet_default_tune.yaml; docs/training.md,
+# "The bundled UFVNet"). The EDSR-baseline yardstick ships at x2 / x4 / x8 (--method edsr, the weights of the
+# photo's scale): a free-size network, it restores every face of a photo up to 256 px on the photo's own grid,
+# where UFVNet's 128 px output keeps larger faces at bicubic (docs/restore.md, "EDSR for whole photos").
+DEFAULT_METHOD = "ufvnet"
+DEFAULT_SCALE = 2  # the background scale of a method without a fixed one (as GFPGAN's default upscale)
 # method → {scale: file} (None: one file for every scale); without a scale the first entry is used.
 BUNDLED: dict[str, dict[int | None, str]] = {
     "ufvnet": {None: "ufvnet_default.safetensors"},
