@@ -459,3 +459,16 @@ def test_metrics_cli_dlib_identity_on_aligned_crops(tmp_path, rng):
                  "--csv", str(csv_path)])
     assert code == 0
     assert float(_read_csv(csv_path)[0]["identity"]) > 0.97
+
+
+def test_skin_accuracy_counts_the_pixels_whose_skin_label_is_right():
+    from facerestore.metrics.parsing import skin_accuracy
+
+    target = torch.zeros(2, 3, 4, 4)
+    target[:, :, :2] = 1.0  # the top half is skin
+    predicted = target.clone()
+    predicted[0, :, 0, 0] = 0.2  # one pixel of 16 wrong
+    predicted[1] = 0.6  # everything called skin: half right
+    assert skin_accuracy(predicted, target).tolist() == [15 / 16, 0.5]
+    with pytest.raises(ValueError, match="differ in shape"):
+        skin_accuracy(predicted[:, :, :2], target)
